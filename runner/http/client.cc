@@ -1,0 +1,323 @@
+#include "http/client.h"
+
+#include <curl/curl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <optional>
+
+#include "base/log.h"
+
+namespace cairn::http {
+namespace {
+
+void GlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string Trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+struct Transfer {
+  Response* resp;
+  size_t max_body;
+  bool body_too_large = false;
+  const std::atomic<bool>* cancel;
+};
+
+size_t OnBody(char* ptr, size_t size, size_t n, void* ud) {
+  auto* t = static_cast<Transfer*>(ud);
+  size_t len = size * n;
+  if (t->resp->body.size() + len > t->max_body) {
+    t->body_too_large = true;
+    return 0;  // aborts the transfer
+  }
+  t->resp->body.append(ptr, len);
+  return len;
+}
+
+size_t OnHeader(char* ptr, size_t size, size_t n, void* ud) {
+  auto* t = static_cast<Transfer*>(ud);
+  std::string_view line(ptr, size * n);
+  if (line.rfind("HTTP/", 0) == 0) {
+    t->resp->headers.clear();  // a new response (after 100 Continue or a redirect)
+    return size * n;
+  }
+  size_t colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    t->resp->headers.emplace_back(Lower(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
+  }
+  return size * n;
+}
+
+int OnProgress(void* ud, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(ud);
+  return (t->cancel && t->cancel->load()) ? 1 : 0;
+}
+
+bool RetriableCurlError(CURLcode rc) {
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM: return true;
+    default: return false;
+  }
+}
+
+std::string HostOf(const std::string& url) {
+  size_t s = url.find("://");
+  size_t start = s == std::string::npos ? 0 : s + 3;
+  size_t end = url.find_first_of("/?", start);
+  return url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+std::optional<std::chrono::milliseconds> RetryAfter(const Response& r) {
+  std::string v = r.Get("retry-after");
+  if (v.empty() || !std::all_of(v.begin(), v.end(), ::isdigit)) return std::nullopt;
+  return std::chrono::milliseconds(std::stoll(v) * 1000);
+}
+
+}  // namespace
+
+struct Client::Handle {
+  CURL* curl = nullptr;
+  ~Handle() {
+    if (curl) curl_easy_cleanup(curl);
+  }
+};
+
+std::string Response::Get(std::string_view name) const {
+  std::string want = Lower(name);
+  for (const auto& [k, v] : headers) {
+    if (k == want) return v;
+  }
+  return "";
+}
+
+Verdict DefaultVerdict(const Response& r) {
+  switch (r.status) {
+    case 429:
+    case 500:
+    case 502:
+    case 503:
+    case 504: return Verdict::kRetry;
+    default: return Verdict::kDone;
+  }
+}
+
+std::string UrlEncode(std::string_view s, bool keep_slash) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+Client::Client(ClientOptions opts, base::Clock& clock) : opts_(std::move(opts)), clock_(clock) {}
+Client::~Client() = default;
+
+Result<std::unique_ptr<Client>> Client::Create(ClientOptions opts, base::Clock& clock) {
+  GlobalInit();
+  if (!opts.ca_file.empty() && access(opts.ca_file.c_str(), R_OK) != 0) {
+    return base::Error(base::Code::kInvalidArgument,
+                       "ca file '" + opts.ca_file + "' cannot be read: " + std::strerror(errno));
+  }
+  return std::unique_ptr<Client>(new Client(std::move(opts), clock));
+}
+
+std::unique_ptr<Client::Handle> Client::Acquire() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!idle_.empty()) {
+      auto h = std::move(idle_.back());
+      idle_.pop_back();
+      return h;
+    }
+  }
+  auto h = std::make_unique<Handle>();
+  h->curl = curl_easy_init();
+  return h;
+}
+
+void Client::Release(std::unique_ptr<Handle> h) {
+  std::lock_guard<std::mutex> l(mu_);
+  idle_.push_back(std::move(h));
+}
+
+Result<Response> Client::Attempt(Handle& h, const Request& req, std::chrono::milliseconds budget,
+                                 bool* retriable) {
+  *retriable = false;
+  CURL* c = h.curl;
+  curl_easy_reset(c);
+  Response resp;
+  Transfer t{&resp, opts_.max_response_body, false, opts_.cancel};
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, opts_.user_agent.c_str());
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts_.connect_timeout.count()));
+  auto timeout = std::min(budget, opts_.request_timeout);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, std::max(1L, static_cast<long>(timeout.count())));
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(opts_.low_speed_time.count()));
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, OnProgress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (!opts_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, opts_.ca_file.c_str());
+  if (opts_.insecure_skip_verify) {
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (req.method == "HEAD") {
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  } else if (req.method != "GET" || !req.body.empty()) {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+  }
+  struct curl_slist* hdrs = nullptr;
+  // No "Expect: 100-continue" round trip, and no Content-Type unless the caller sets one.
+  hdrs = curl_slist_append(hdrs, "Expect:");
+  bool has_type = false;
+  for (const auto& [k, v] : req.headers) {
+    if (Lower(k) == "content-type") has_type = true;
+    std::string line = k + (v.empty() ? ";" : ": " + v);
+    hdrs = curl_slist_append(hdrs, line.c_str());
+  }
+  if (!has_type && !req.body.empty()) hdrs = curl_slist_append(hdrs, "Content-Type:");
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+  CURLcode rc = curl_easy_perform(c);
+  curl_slist_free_all(hdrs);
+  if (rc != CURLE_OK) {
+    std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    std::string host = HostOf(req.url);
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+      return base::Error(base::Code::kCancelled, "request to " + host + " cancelled");
+    }
+    if (t.body_too_large) {
+      return base::Error(base::Code::kInternal, "response from " + host + " is larger than " +
+                                                    std::to_string(opts_.max_response_body) +
+                                                    " bytes");
+    }
+    *retriable = RetriableCurlError(rc);
+    base::Code code = base::Code::kUnavailable;
+    std::string kind = "network error";
+    switch (rc) {
+      case CURLE_COULDNT_RESOLVE_HOST: kind = "dns lookup failed"; break;
+      case CURLE_COULDNT_CONNECT: kind = "tcp connect failed"; break;
+      case CURLE_OPERATION_TIMEDOUT: kind = "timed out"; break;
+      case CURLE_PARTIAL_FILE: kind = "response truncated"; break;
+      case CURLE_RECV_ERROR:
+      case CURLE_SEND_ERROR:
+      case CURLE_GOT_NOTHING: kind = "connection reset"; break;
+      case CURLE_PEER_FAILED_VERIFICATION:
+      case CURLE_SSL_CACERT_BADFILE:
+        kind = "tls verification failed";
+        code = base::Code::kFailedPrecondition;
+        break;
+      case CURLE_SSL_CONNECT_ERROR: kind = "tls handshake failed"; break;
+      default: break;
+    }
+    return base::Error(code, kind + " (" + host + "): " + detail);
+  }
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  resp.status = status;
+  return resp;
+}
+
+Result<Response> Client::Do(const Request& req, const Hooks& hooks) {
+  base::Backoff backoff(opts_.retry, clock_);
+  std::vector<std::string> log;
+  auto handle = Acquire();
+  for (int attempt = 1;; ++attempt) {
+    Request r = req;
+    if (hooks.sign) {
+      auto extra = hooks.sign(r);
+      if (!extra.ok()) {
+        Release(std::move(handle));
+        return extra.status();
+      }
+      r.headers.insert(r.headers.end(), extra->begin(), extra->end());
+    }
+    bool retriable = false;
+    auto budget = backoff.Remaining();
+    if (budget.count() <= 0) budget = std::chrono::milliseconds(1);
+    auto resp = Attempt(*handle, r, budget, &retriable);
+    std::optional<std::chrono::milliseconds> retry_after;
+    std::string failure;
+    if (resp.ok()) {
+      Verdict v = hooks.classify ? hooks.classify(*resp) : DefaultVerdict(*resp);
+      if (v == Verdict::kDone) {
+        resp->attempts = attempt;
+        resp->attempt_log = std::move(log);
+        Release(std::move(handle));
+        return resp;
+      }
+      retry_after = RetryAfter(*resp);
+      failure = "HTTP " + std::to_string(resp->status);
+    } else if (!retriable) {
+      Release(std::move(handle));
+      if (attempt == 1) return resp.status();
+      return base::Error(resp.status().code(),
+                         resp.status().message() + " (attempt " + std::to_string(attempt) + ")");
+    } else {
+      failure = resp.status().message();
+    }
+    log.push_back("attempt " + std::to_string(attempt) + ": " + failure);
+    auto wait = backoff.Next(attempt, retry_after);
+    if (!wait || (opts_.cancel && opts_.cancel->load())) {
+      Release(std::move(handle));
+      if (resp.ok()) {  // the transient response is the answer; the caller names it
+        resp->attempts = attempt;
+        resp->attempt_log = std::move(log);
+        return resp;
+      }
+      std::string all;
+      for (const auto& l : log) all += (all.empty() ? "" : "; ") + l;
+      return base::Error(resp.status().code(), resp.status().message() + " (gave up after " +
+                                                   std::to_string(attempt) + " attempts: " + all +
+                                                   ")");
+    }
+    base::LogDebug("retrying request",
+                   {{"method", req.method}, {"host", HostOf(req.url)}, {"after", failure}});
+    clock_.SleepFor(*wait);
+  }
+}
+
+}  // namespace cairn::http

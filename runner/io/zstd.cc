@@ -1,0 +1,113 @@
+#include "io/zstd.h"
+
+#include <zstd.h>
+
+namespace cairn::io {
+namespace {
+ZSTD_CCtx* C(void* p) { return static_cast<ZSTD_CCtx*>(p); }
+ZSTD_DCtx* D(void* p) { return static_cast<ZSTD_DCtx*>(p); }
+Status ZstdError(const char* what, size_t rc) {
+  return base::Error(base::Code::kInternal,
+                     std::string("zstd ") + what + ": " + ZSTD_getErrorName(rc));
+}
+}  // namespace
+
+Result<std::unique_ptr<ZstdCompressSink>> ZstdCompressSink::Create(Sink* next, int level,
+                                                                   int workers) {
+  if (level < 1 || level > ZSTD_maxCLevel()) {
+    return base::Error(base::Code::kInvalidArgument, "compression level " + std::to_string(level) +
+                                                         " is out of range 1.." +
+                                                         std::to_string(ZSTD_maxCLevel()));
+  }
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  if (!cctx) return base::Error(base::Code::kInternal, "zstd: cannot allocate context");
+  size_t rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+  if (!ZSTD_isError(rc)) rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+  if (!ZSTD_isError(rc) && workers > 0) {
+    // Ignored (returns an error) by a single-threaded libzstd; compression still works.
+    (void)ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, workers);
+  }
+  if (ZSTD_isError(rc)) {
+    ZSTD_freeCCtx(cctx);
+    return ZstdError("set parameter", rc);
+  }
+  return std::unique_ptr<ZstdCompressSink>(new ZstdCompressSink(next, cctx));
+}
+
+ZstdCompressSink::ZstdCompressSink(Sink* next, void* cctx)
+    : next_(next), cctx_(cctx), out_(ZSTD_CStreamOutSize()) {}
+
+ZstdCompressSink::~ZstdCompressSink() {
+  if (!done_) Abort();
+  ZSTD_freeCCtx(C(cctx_));
+}
+
+Status ZstdCompressSink::Drive(std::string_view data, int mode) {
+  ZSTD_inBuffer in{data.data(), data.size(), 0};
+  while (true) {
+    ZSTD_outBuffer out{out_.data(), out_.size(), 0};
+    size_t rc = ZSTD_compressStream2(C(cctx_), &out, &in, static_cast<ZSTD_EndDirective>(mode));
+    if (ZSTD_isError(rc)) return ZstdError("compress", rc);
+    if (out.pos > 0) RETURN_IF_ERROR(next_->Write(std::string_view(out_.data(), out.pos)));
+    bool finished = mode == ZSTD_e_continue ? in.pos == in.size : rc == 0;
+    if (finished) return Status::Ok();
+  }
+}
+
+Status ZstdCompressSink::Write(std::string_view data) {
+  if (done_) return base::Error(base::Code::kInternal, "zstd: write after close");
+  return Drive(data, ZSTD_e_continue);
+}
+
+Status ZstdCompressSink::Close() {
+  if (done_) return base::Error(base::Code::kInternal, "zstd: closed twice");
+  Status st = Drive({}, ZSTD_e_end);
+  done_ = true;
+  if (!st.ok()) {
+    next_->Abort();
+    return st;
+  }
+  return next_->Close();
+}
+
+void ZstdCompressSink::Abort() {
+  if (done_) return;
+  done_ = true;
+  next_->Abort();
+}
+
+ZstdDecompressSource::ZstdDecompressSource(Source* src)
+    : src_(src), dctx_(ZSTD_createDCtx()), in_(ZSTD_DStreamInSize()) {}
+
+ZstdDecompressSource::~ZstdDecompressSource() { ZSTD_freeDCtx(D(dctx_)); }
+
+Result<size_t> ZstdDecompressSource::Read(std::span<char> buf) {
+  if (buf.empty()) return size_t{0};
+  while (true) {
+    if (in_pos_ == in_size_ && !src_eof_) {
+      ASSIGN_OR_RETURN(size_t n, src_->Read(in_));
+      in_pos_ = 0;
+      in_size_ = n;
+      if (n == 0) src_eof_ = true;
+    }
+    if (in_pos_ == in_size_ && src_eof_) {
+      if (!frame_complete_) {
+        return base::Error(base::Code::kDataLoss,
+                           "zstd stream is truncated: it ends inside a frame");
+      }
+      return size_t{0};
+    }
+    ZSTD_inBuffer in{in_.data(), in_size_, in_pos_};
+    ZSTD_outBuffer out{buf.data(), buf.size(), 0};
+    size_t rc = ZSTD_decompressStream(D(dctx_), &out, &in);
+    in_pos_ = in.pos;
+    if (ZSTD_isError(rc)) {
+      return base::Error(base::Code::kDataLoss,
+                         std::string("zstd stream is corrupt: ") + ZSTD_getErrorName(rc));
+    }
+    frame_complete_ = rc == 0;
+    if (out.pos > 0) return out.pos;
+  }
+}
+
+}  // namespace cairn::io

@@ -1,0 +1,50 @@
+// io/zstd: streaming zstd compression (multi-threaded) and decompression as stream filters.
+//
+// Memory is bounded by zstd's window and the worker count, never by the payload size.
+// Decompression fails with DataLoss on a corrupt or truncated frame: a stream that ends before
+// its frame does is an error, not a short payload.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "io/stream.h"
+
+namespace cairn::io {
+
+class ZstdCompressSink final : public Sink {
+ public:
+  // Compresses into `next` (borrowed). `workers` > 0 enables zstd's multi-threaded mode.
+  static Result<std::unique_ptr<ZstdCompressSink>> Create(Sink* next, int level, int workers);
+  ~ZstdCompressSink() override;
+  Status Write(std::string_view data) override;
+  // Ends the frame, writes the remainder, then closes `next`.
+  Status Close() override;
+  void Abort() override;
+
+ private:
+  ZstdCompressSink(Sink* next, void* cctx);
+  Status Drive(std::string_view in, int mode);
+  Sink* next_;
+  void* cctx_;  // ZSTD_CCtx*, kept opaque so zstd.h stays private to io
+  std::vector<char> out_;
+  bool done_ = false;
+};
+
+class ZstdDecompressSource final : public Source {
+ public:
+  explicit ZstdDecompressSource(Source* src);  // borrowed
+  ~ZstdDecompressSource() override;
+  Result<size_t> Read(std::span<char> buf) override;
+
+ private:
+  Source* src_;
+  void* dctx_;
+  std::vector<char> in_;
+  size_t in_pos_ = 0;
+  size_t in_size_ = 0;
+  bool src_eof_ = false;
+  bool frame_complete_ = true;  // true between frames
+};
+
+}  // namespace cairn::io

@@ -1,0 +1,185 @@
+// Streaming multipart upload as an io::Sink (see s3_store.h for the contract).
+#include <deque>
+#include <future>
+
+#include "base/log.h"
+#include "store/s3/s3_internal.h"
+#include "store/s3/xml.h"
+
+namespace cairn::store::s3internal {
+namespace {
+
+using PartResult = Result<std::pair<int, std::string>>;
+
+class UploadSink final : public io::Sink {
+ public:
+  UploadSink(S3Store* store, std::string key, PutOptions opts)
+      : store_(store), key_(std::move(key)), opts_(std::move(opts)) {
+    if (opts_.storage_class.empty()) opts_.storage_class = store_->options().storage_class;
+    buf_.reserve(store_->options().part_size);
+  }
+  ~UploadSink() override { Abort(); }
+
+  Status Write(std::string_view data) override {
+    if (done_) return base::Error(base::Code::kInternal, "write to a closed upload");
+    RETURN_IF_ERROR(error_);
+    const size_t part = store_->options().part_size;
+    while (!data.empty()) {
+      size_t n = std::min(data.size(), part - buf_.size());
+      buf_.append(data.data(), n);
+      data.remove_prefix(n);
+      if (buf_.size() == part) {
+        Status st = SendPart();
+        if (!st.ok()) {
+          Abort();
+          return st;
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Close() override {
+    if (done_) return base::Error(base::Code::kInternal, "upload closed twice");
+    if (!error_.ok()) {
+      Abort();
+      return error_;
+    }
+    if (upload_id_.empty()) {  // smaller than one part: one PUT is cheaper and atomic
+      done_ = true;
+      return store_->Put(key_, buf_, opts_);
+    }
+    Status st = buf_.empty() ? Status::Ok() : SendPart();
+    if (st.ok()) st = Drain(0);
+    if (st.ok()) st = Complete();
+    if (!st.ok()) {
+      Abort();
+      return st;
+    }
+    done_ = true;
+    return Status::Ok();
+  }
+
+  void Abort() override {
+    if (done_) return;
+    done_ = true;
+    Drain(0).IgnoreError();
+    if (upload_id_.empty()) return;
+    Status st = store_->AbortPendingUpload(PendingUpload{key_, upload_id_, {}});
+    if (!st.ok()) {
+      // gc removes what is left; the upload never becomes visible.
+      base::LogWarn("unable to abort multipart upload; gc will remove it",
+                    {{"key", key_}, {"error", st.message()}});
+    }
+  }
+
+ private:
+  std::string What() const {
+    return "unable to upload '" + key_ + "' to bucket '" + store_->options().bucket + "'";
+  }
+
+  Status Initiate() {
+    S3Store::Call call{"POST", key_, {{"uploads", ""}}, {}, {}};
+    call.headers.emplace_back("Content-Type", opts_.content_type);
+    if (!opts_.storage_class.empty()) {
+      call.headers.emplace_back("x-amz-storage-class", opts_.storage_class);
+    }
+    ASSIGN_OR_RETURN(http::Response r, store_->Send(call));
+    if (r.status != 200) return store_->ResponseError(What(), r);
+    auto id = s3::ParseInitiateMultipartUpload(r.body);
+    if (!id.ok()) return id.status().Wrap(What());
+    upload_id_ = *id;
+    return Status::Ok();
+  }
+
+  // Waits until at most `keep` parts are in flight; records the first failure.
+  Status Drain(size_t keep) {
+    while (inflight_.size() > keep) {
+      PartResult r = inflight_.front().get();
+      inflight_.pop_front();
+      if (r.ok()) {
+        etags_.push_back(*r);
+      } else if (error_.ok()) {
+        error_ = r.status();
+      }
+    }
+    return error_;
+  }
+
+  Status SendPart() {
+    if (upload_id_.empty()) RETURN_IF_ERROR(Initiate());
+    RETURN_IF_ERROR(Drain(static_cast<size_t>(store_->options().parallel_parts) - 1));
+    int number = next_part_++;
+    std::string body = std::move(buf_);
+    buf_ = std::string();
+    buf_.reserve(store_->options().part_size);
+    inflight_.push_back(std::async(
+        std::launch::async,
+        [store = store_, key = key_, id = upload_id_, number,
+         body = std::move(body)]() -> PartResult {
+          S3Store::Call call{
+              "PUT", key, {{"partNumber", std::to_string(number)}, {"uploadId", id}}, {}, body};
+          ASSIGN_OR_RETURN(http::Response r, store->Send(call));
+          std::string what = "unable to upload part " + std::to_string(number) + " of '" + key +
+                             "' to bucket '" + store->options().bucket + "'";
+          if (r.status != 200) return store->ResponseError(what, r);
+          std::string etag = r.Get("etag");
+          if (etag.empty()) {
+            return base::Error(base::Code::kInternal, what + ": response has no ETag");
+          }
+          return std::make_pair(number, etag);
+        }));
+    return Status::Ok();
+  }
+
+  Status Complete() {
+    std::sort(etags_.begin(), etags_.end());
+    std::string body = s3::BuildCompleteMultipartUpload(etags_);
+    if (opts_.if_none_match && !store_->options().conditional_create) {
+      if (store_->Head(key_).ok()) {
+        return base::Error(base::Code::kAlreadyExists, "object '" + key_ + "' already exists");
+      }
+    }
+    // A Complete can fail inside a 200 response; InternalError there is retried.
+    for (int attempt = 1;; ++attempt) {
+      S3Store::Call call{"POST", key_, {{"uploadId", upload_id_}}, {}, body};
+      call.headers.emplace_back("Content-Type", "application/xml");
+      if (opts_.if_none_match && store_->options().conditional_create) {
+        call.headers.emplace_back("If-None-Match", "*");
+      }
+      ASSIGN_OR_RETURN(http::Response r, store_->Send(call));
+      if (r.status == 412) {
+        return base::Error(base::Code::kAlreadyExists, "object '" + key_ + "' already exists");
+      }
+      if (r.status != 200) return store_->ResponseError(What(), r);
+      auto parsed = s3::ParseCompleteMultipartUpload(r.body);
+      if (!parsed.ok()) return parsed.status().Wrap(What());
+      if (!parsed->is_error) return Status::Ok();
+      bool transient = parsed->error.code == "InternalError" || parsed->error.code == "SlowDown";
+      if (!transient || attempt >= 4) {
+        return base::Error(
+            base::Code::kUnavailable,
+            What() + ": complete failed: " + parsed->error.code + " " + parsed->error.message);
+      }
+    }
+  }
+
+  S3Store* store_;
+  std::string key_;
+  PutOptions opts_;
+  std::string buf_;
+  std::string upload_id_;
+  int next_part_ = 1;
+  std::deque<std::future<PartResult>> inflight_;
+  std::vector<std::pair<int, std::string>> etags_;
+  Status error_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<io::Sink> NewUploadSink(S3Store* store, std::string key, PutOptions opts) {
+  return std::make_unique<UploadSink>(store, std::move(key), std::move(opts));
+}
+
+}  // namespace cairn::store::s3internal

@@ -1,0 +1,47 @@
+#include "base/clock.h"
+
+#include <gtest/gtest.h>
+
+namespace cairn::base {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Clock, Rfc3339RoundTrip) {
+  auto t = *ParseRfc3339("2026-11-21T04:48:07Z");
+  EXPECT_EQ(FormatRfc3339(t), "2026-11-21T04:48:07Z");
+  EXPECT_EQ(FormatCompact(t), "20261121044807");
+  EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2026-11-21T04:48:07.123Z")), "2026-11-21T04:48:07Z");
+  EXPECT_FALSE(ParseRfc3339("2026-11-21 04:48:07").ok());
+  EXPECT_FALSE(ParseRfc3339("2026-11-21T04:48:07+02:00").ok());
+}
+
+TEST(Clock, ParseDuration) {
+  EXPECT_EQ(*ParseDuration("90s"), Duration(90s));
+  EXPECT_EQ(*ParseDuration("6h30m"), Duration(6h + 30min));
+  EXPECT_EQ(*ParseDuration("720h"), Duration(720h));
+  EXPECT_EQ(*ParseDuration("1.5s"), Duration(1500ms));
+  EXPECT_EQ(*ParseDuration("2d"), Duration(48h));
+  EXPECT_FALSE(ParseDuration("").ok());
+  EXPECT_FALSE(ParseDuration("10").ok());
+  auto bad = ParseDuration("5y");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("unknown unit 'y'"), std::string::npos);
+}
+
+TEST(Clock, FormatDuration) {
+  EXPECT_EQ(FormatDuration(250ms), "250ms");
+  EXPECT_EQ(FormatDuration(1500ms), "1.5s");
+  EXPECT_EQ(FormatDuration(6h + 30min), "6h30m0s");
+}
+
+TEST(Clock, FakeClockAdvancesOnSleep) {
+  FakeClock c(*ParseRfc3339("2026-01-01T00:00:00Z"));
+  auto s0 = c.Steady();
+  c.SleepFor(90s);
+  EXPECT_EQ(FormatRfc3339(c.Now()), "2026-01-01T00:01:30Z");
+  EXPECT_EQ(c.Steady() - s0, std::chrono::steady_clock::duration(90s));
+}
+
+}  // namespace
+}  // namespace cairn::base
