@@ -95,6 +95,11 @@ Result<Duration> ParseDuration(std::string_view s) {
     while (i < str.size() && std::isalpha(static_cast<unsigned char>(str[i]))) ++i;
     std::string unit = str.substr(ustart, i - ustart);
     double mult;
+    if (unit.empty()) {
+      return Error(Code::kInvalidArgument, "invalid duration '" + str + "': missing unit after " +
+                                               str.substr(start, i - start) +
+                                               " (use ms, s, m, h or d, as in 90s)");
+    }
     if (unit == "ns")
       mult = 1;
     else if (unit == "us")

@@ -1,0 +1,82 @@
+// config/config: the cairn TOML config file (/etc/cairn/cairn.toml) as typed, validated structs.
+//
+// Contract: LoadConfig/ParseConfig either return a Config in which every value has been checked
+// (types, enums, sizes, URLs, vault names, defaults.vault naming a defined vault), or
+// kInvalidArgument listing every problem found, one per line, in file order, each as
+// "FILE:LINE:COLUMN: KEY.PATH: what is wrong" (unknown keys: "unknown key 'a.b' (did you mean
+// 'c'?)"; TOML syntax errors carry toml++'s position). Keys absent from the file keep the
+// defaults below. Flags are merged on top of a Config in config/cli.h, never here.
+// Paths in the file (ca_file, credentials_file, ...) are kept as written.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "config/values.h"
+
+namespace cairn::config {
+
+inline constexpr std::string_view kDefaultConfigPath = "/etc/cairn/cairn.toml";
+
+inline constexpr uint64_t kMinPartSize = uint64_t{5} << 20;  // S3's minimum part size
+inline constexpr uint64_t kMaxPartSize = uint64_t{5} << 30;  // S3's maximum part size
+inline constexpr uint64_t kDefaultPartSize = uint64_t{16} << 20;
+inline constexpr int kMaxParallelParts = 64;
+inline constexpr int kDefaultParallelParts = 4;
+
+// [defaults]
+struct Defaults {
+  std::string vault;                      // vault used when neither --vault nor --url is given
+  std::string output = "text";            // text|json
+  std::string log_format = "text";        // text|json
+  std::string pushgateway;                // http(s) URL; empty: no push
+  std::string metrics_file;               // node-exporter textfile; empty: none
+  std::optional<base::Duration> timeout;  // whole-run deadline; unset: none
+};
+
+// [vaults.NAME]
+struct VaultConfig {
+  std::string name;      // NAME: [a-z0-9][-a-z0-9]*
+  std::string url;       // s3://BUCKET[/PREFIX] or file:///PATH, as written (required)
+  std::string endpoint;  // http(s) URL of a non-AWS S3 service; empty: AWS
+  std::string region;
+  std::string ca_file;           // extra CA bundle for the endpoint
+  std::string credentials_file;  // AWS-style INI file; empty: the AWS environment variables
+  std::string profile;           // section of credentials_file; empty: "default"
+  std::string storage_class;     // empty: the service's default
+  std::string oss_network;       // internal|public, or empty (Alibaba OSS endpoint selection)
+  std::string payload_signing = "signed";      // signed|unsigned
+  std::optional<bool> path_style;              // unset: the driver decides from the endpoint
+  uint64_t part_size = kDefaultPartSize;       // multipart part size, 5MiB..5GiB
+  int parallel_parts = kDefaultParallelParts;  // parts in flight, 1..64
+  bool insecure_skip_tls_verify = false;
+  std::string origin;  // "FILE:LINE" where the vault is defined; empty if ad hoc
+
+  VaultUrl location;  // `url` parsed (filled by the config loader and ResolveVault)
+};
+
+// [kubernetes]
+struct KubernetesConfig {
+  std::string kubeconfig;  // empty: in-cluster service account, then $KUBECONFIG
+  std::string context;     // empty: the kubeconfig's current context
+};
+
+struct Config {
+  Defaults defaults;
+  std::map<std::string, VaultConfig> vaults;  // by name
+  KubernetesConfig kubernetes;
+  std::string path;  // the file it came from (as given to LoadConfig / ParseConfig)
+};
+
+// Reads and parses `path`. A missing file is kNotFound; unreadable is kInvalidArgument.
+base::Result<Config> LoadConfig(const std::string& path);
+
+// Parses config text; `path_for_messages` prefixes every error and becomes Config::path.
+base::Result<Config> ParseConfig(std::string_view text, const std::string& path_for_messages);
+
+}  // namespace cairn::config

@@ -1,0 +1,80 @@
+// vault-check: proves a vault usable and says exactly why not (runner/ops/vault_check).
+#include "ops/vault_check/vault_check.h"
+
+#include <cstdio>
+
+#include "base/log.h"
+#include "main/wiring.h"
+#include "report/reporter.h"
+#include "vault/catalog.h"
+
+using namespace cairn;
+
+namespace {
+
+int List(store::ObjectStore& store, const wiring::Invocation& inv) {
+  auto backups = vault::ListBackups(store, wiring::LayoutFor(inv.vault.vault));
+  if (!backups.ok()) {
+    std::fprintf(stderr, "VaultError: unable to list backups: %s\n",
+                 base::Redact(backups.status().ToString()).c_str());
+    return wiring::kExitFailed;
+  }
+  std::string out = inv.settings.output == "json"
+                        ? ops::vault_check::BackupListJson(*backups)
+                        : ops::vault_check::FormatBackupList(*backups, base::RealClock().Now());
+  std::fputs(out.c_str(), stdout);
+  return wiring::kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  config::FlagSet flags("vault-check",
+                        "proves a vault usable: reachability, bucket, credentials, a probe "
+                        "object written, read back, listed and deleted, clock skew and format");
+  flags.AddBool("init", "initialise an empty vault (create cairn-vault.json)");
+  flags.AddBool("list", "list the backups in the vault: name, phase, complete, size, age");
+  auto parsed = wiring::ParseInvocation(flags, argc, argv);
+  if (auto* code = std::get_if<int>(&parsed)) return *code;
+  auto& inv = std::get<wiring::Invocation>(parsed);
+  const config::VaultConfig& vc = inv.vault.vault;
+
+  auto opened = wiring::OpenStore(vc, inv.settings);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "vault-check: %s\n", base::Redact(opened.status().ToString()).c_str());
+    return wiring::kExitUsage;
+  }
+  store::ObjectStore& store = **opened;
+  if (inv.flags.GetBool("list")) return List(store, inv);
+
+  vault::Layout layout = wiring::LayoutFor(vc);
+  base::LogInfo("checking vault", {{"vault", vc.name}, {"url", wiring::DescribeVault(vc)}});
+  auto previous = vault::ReadStatus(store, layout.VaultStatusKey());
+  ops::vault_check::Options opts;
+  opts.vault_name = vc.name;
+  opts.init = inv.flags.GetBool("init");
+  opts.storage_class = vc.storage_class;
+  opts.created_by = wiring::Version();
+  vault::RunStatus status = ops::vault_check::Run(store, layout, opts, base::RealClock(),
+                                                  previous.ok() ? &*previous : nullptr);
+  bool available = status.phase == vault::kPhaseAvailable;
+  bool writable = false;
+  for (const auto& c : status.checks) {
+    if (c.name == "write" && c.result == vault::kCheckPassed) writable = true;
+  }
+  report::Reporter reporter(writable ? &store : nullptr, layout.VaultStatusKey());
+  for (const auto& w :
+       reporter.Publish(status, available ? "" : ops::vault_check::FailureLine(status))) {
+    status.AddWarning(vault::kScopeRunner, w);
+  }
+  std::string out = inv.settings.output == "json"
+                        ? vault::ToJson(status)
+                        : ops::vault_check::FormatChecks(status, wiring::DescribeVault(vc));
+  std::fputs(base::Redact(out).c_str(), stdout);
+  if (available) {
+    base::LogInfo("VaultAvailable: backup vault is available", {{"vault", vc.name}});
+    return wiring::kExitOk;
+  }
+  base::LogError(ops::vault_check::FailureLine(status), {{"vault", vc.name}});
+  return wiring::kExitFailed;
+}

@@ -1,0 +1,126 @@
+#include "main/wiring.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "base/log.h"
+#include "store/posix/posix_store.h"
+#include "store/s3/credentials.h"
+#include "store/s3/s3_store.h"
+
+#ifndef CAIRN_VERSION
+#define CAIRN_VERSION "0.0.0-dev"
+#endif
+
+namespace cairn::wiring {
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+int UsageError(const std::string& program, const base::Status& st) {
+  std::fprintf(stderr, "%s: %s\n", program.c_str(), base::Redact(st.ToString()).c_str());
+  std::fprintf(stderr, "run '%s --help' for usage\n", program.c_str());
+  return kExitUsage;
+}
+
+}  // namespace
+
+std::string Version() { return std::string("cairn ") + CAIRN_VERSION; }
+
+std::variant<Invocation, int> ParseInvocation(const config::FlagSet& flags, int argc, char** argv) {
+  const std::string& program = flags.program();
+  auto parsed = flags.Parse(argc, argv);
+  if (!parsed.ok()) return UsageError(program, parsed.status());
+  Invocation inv;
+  inv.flags = std::move(parsed).value();
+  if (inv.flags.GetBool("help")) {
+    std::fputs(flags.Usage().c_str(), stdout);
+    return kExitOk;
+  }
+  if (inv.flags.GetBool("version")) {
+    std::printf("%s %s\n", program.c_str(), Version().c_str());
+    return kExitOk;
+  }
+  auto common = config::GetCommonFlags(inv.flags);
+  if (!common.ok()) return UsageError(program, common.status());
+  inv.common = std::move(common).value();
+  auto cfg = config::LoadConfigForFlags(inv.common);
+  if (!cfg.ok()) return UsageError(program, cfg.status());
+  inv.config = std::move(cfg).value();
+  const config::Config* cp = inv.config ? &*inv.config : nullptr;
+  inv.settings = config::ResolveSettings(cp, inv.common);
+  // JSON lines unless asked otherwise; human text when stderr is a terminal and nothing is set.
+  bool log_set = !inv.common.log_format.empty() || inv.config.has_value();
+  if (log_set) {
+    base::SetLogFormat(inv.settings.log_format == "json" ? base::LogFormat::kJson
+                                                         : base::LogFormat::kText);
+  } else {
+    base::SetLogFormat(isatty(2) ? base::LogFormat::kText : base::LogFormat::kJson);
+  }
+  auto vault = config::ResolveVault(cp, inv.common);
+  if (!vault.ok()) return UsageError(program, vault.status());
+  inv.vault = std::move(vault).value();
+  return inv;
+}
+
+vault::Layout LayoutFor(const config::VaultConfig& v) {
+  return vault::Layout(v.location.scheme == config::VaultUrl::Scheme::kS3 ? v.location.prefix : "");
+}
+
+std::string DescribeVault(const config::VaultConfig& v) {
+  std::string s = v.location.ToString();
+  if (v.location.scheme == config::VaultUrl::Scheme::kS3) {
+    std::string ep = v.endpoint.empty() ? Env("AWS_ENDPOINT_URL") : v.endpoint;
+    if (!ep.empty()) s += " (endpoint " + ep + ")";
+  }
+  return s;
+}
+
+base::Result<std::unique_ptr<store::ObjectStore>> OpenStore(const config::VaultConfig& v,
+                                                            const config::ResolvedSettings& s) {
+  if (v.location.scheme == config::VaultUrl::Scheme::kFile) {
+    auto posix = store::PosixStore::Open(v.location.path);
+    if (!posix.ok()) return posix.status();
+    return std::unique_ptr<store::ObjectStore>(std::move(posix).value());
+  }
+  store::S3Options o;
+  o.bucket = v.location.bucket;
+  o.endpoint = !v.endpoint.empty() ? v.endpoint : Env("AWS_ENDPOINT_URL");
+  o.region = !v.region.empty()                    ? v.region
+             : !Env("AWS_REGION").empty()         ? Env("AWS_REGION")
+             : !Env("AWS_DEFAULT_REGION").empty() ? Env("AWS_DEFAULT_REGION")
+                                                  : "us-east-1";
+  o.path_style = v.path_style;
+  o.oss_network = v.oss_network;
+  o.unsigned_payload = v.payload_signing == "unsigned";
+  o.part_size = v.part_size;
+  o.parallel_parts = v.parallel_parts;
+  o.storage_class = v.storage_class;
+  o.http.ca_file = !v.ca_file.empty() ? v.ca_file : Env("AWS_CA_BUNDLE");
+  o.http.insecure_skip_verify = v.insecure_skip_tls_verify;
+  o.http.user_agent = Version();
+  if (v.insecure_skip_tls_verify) {
+    base::LogWarn("TLS verification of the S3 endpoint is disabled (insecure_skip_tls_verify)");
+  }
+  if (s.timeout) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*s.timeout);
+    o.http.retry.overall_deadline = std::min(o.http.retry.overall_deadline, ms);
+    o.http.request_timeout = std::min(o.http.request_timeout, ms);
+    o.http.connect_timeout = std::min(o.http.connect_timeout, ms);
+  }
+  std::string where;
+  auto creds = store::s3::LoadCredentials({v.credentials_file, v.profile}, &where);
+  if (!creds.ok()) return creds.status();
+  o.credentials = std::move(creds).value();
+  base::LogDebug("s3 credentials loaded", {{"from", where}});
+  auto s3 = store::S3Store::Create(std::move(o));
+  if (!s3.ok()) return s3.status();
+  return std::unique_ptr<store::ObjectStore>(std::move(s3).value());
+}
+
+}  // namespace cairn::wiring

@@ -1,0 +1,51 @@
+// main/wiring: the only place where configuration becomes drivers.
+//
+// Every executable parses its command line with ParseInvocation (common flags + its own, the
+// config file, the vault) and opens its store with OpenStore. Both report an invalid invocation
+// as exit code 2 with a message on stderr; nothing here touches the network.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "config/cli.h"
+#include "config/flags.h"
+#include "store/object_store.h"
+#include "vault/layout.h"
+
+namespace cairn::wiring {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitPartiallyFailed = 3;
+
+// "cairn 0.1.0"
+std::string Version();
+
+struct Invocation {
+  config::ParsedFlags flags;
+  config::CommonFlags common;
+  std::optional<config::Config> config;
+  config::ResolvedVault vault;
+  config::ResolvedSettings settings;
+};
+
+// Parses argv. Returns the invocation, or the exit code to stop with: 0 after printing --help
+// or --version, 2 after printing why the invocation is wrong. Sets up logging.
+std::variant<Invocation, int> ParseInvocation(const config::FlagSet& flags, int argc, char** argv);
+
+// Opens the vault's store: file:// → posix, s3:// → s3 with credentials from the vault's
+// credentials_file or the AWS environment. AWS_ENDPOINT_URL, AWS_REGION and AWS_CA_BUNDLE fill
+// what neither flags nor config set. The run's --timeout bounds every request's retries.
+base::Result<std::unique_ptr<store::ObjectStore>> OpenStore(const config::VaultConfig& vault,
+                                                            const config::ResolvedSettings& s);
+
+vault::Layout LayoutFor(const config::VaultConfig& vault);
+
+// "file:///x" or "s3://bucket/prefix (endpoint ...)" for messages.
+std::string DescribeVault(const config::VaultConfig& vault);
+
+}  // namespace cairn::wiring

@@ -1,0 +1,45 @@
+// ops/vault_check: proves a vault usable and says exactly why not.
+//
+// Run() performs the checks in order, each timed and reported as passed / failed / warning /
+// skipped: endpoint, bucket, credentials (one listing answers all three, and its failure is
+// named as DNS/TCP/TLS, NoSuchBucket or InvalidAccessKeyId/SignatureDoesNotMatch/AccessDenied),
+// vault-format (cairn-vault.json readable; created with `init`), write, read (bytes compared),
+// list, delete of a probe object, conditional-create, clock-skew, storage-class, and
+// foreign-prefixes (warnings only). The vault is Available when no check failed. Nothing is
+// written but the probe objects, cairn-vault.json (with `init`) and, by the caller, the status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "store/object_store.h"
+#include "vault/catalog.h"
+#include "vault/layout.h"
+#include "vault/status.h"
+
+namespace cairn::ops::vault_check {
+
+struct Options {
+  std::string vault_name;     // for the status object
+  bool init = false;          // create cairn-vault.json in an uninitialised vault
+  std::string storage_class;  // the vault's configured storage class ("" = default)
+  std::string created_by;     // "cairn <version>"
+};
+
+// Runs every check and returns the VaultCheck status object (phase Available / Unavailable,
+// message, checks, lastValidated when Available). `previous` is the status of the last check,
+// used to carry lastValidated over an Unavailable result.
+vault::RunStatus Run(store::ObjectStore& store, const vault::Layout& layout, const Options& opts,
+                     base::Clock& clock, const vault::RunStatus* previous = nullptr);
+
+// The one-line reason a vault is unavailable, as events and termination messages show it:
+// "VaultError: backup vault is unavailable: <first failed check>".
+std::string FailureLine(const vault::RunStatus& status);
+
+// Human text for a check result and for a backup listing.
+std::string FormatChecks(const vault::RunStatus& status, const std::string& where);
+std::string FormatBackupList(const std::vector<vault::BackupEntry>& backups, base::TimePoint now);
+std::string BackupListJson(const std::vector<vault::BackupEntry>& backups);
+
+}  // namespace cairn::ops::vault_check

@@ -1,0 +1,104 @@
+"""Shared helpers for the integration tests: run cairn executables as processes, and start the
+fault-injecting proxy (tests/harness/fault_proxy.py) in front of the S3 test server.
+
+Environment (exported by scripts/test): CAIRN_BUILD_DIR, S3_ENDPOINT, S3_BUCKET,
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION; CAIRN_REQUIRE_S3=1 makes a missing S3
+server a failure instead of a skip."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.abspath(os.path.join(HERE, "..", ".."))
+BUILD = os.environ.get("CAIRN_BUILD_DIR", os.path.join(SOURCE, "build", "ci"))
+
+
+def binary(name):
+    path = os.path.join(BUILD, "bin", name)
+    if not os.path.exists(path):
+        raise unittest.SkipTest(f"{path} is not built")
+    return path
+
+
+def s3_env():
+    keys = ["S3_ENDPOINT", "S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+    if not all(os.environ.get(k) for k in keys):
+        if os.environ.get("CAIRN_REQUIRE_S3") == "1":
+            raise AssertionError("CAIRN_REQUIRE_S3=1 but the S3 test server is not configured")
+        raise unittest.SkipTest("no S3 test server (run through scripts/test)")
+    return {k: os.environ[k] for k in keys}
+
+
+def unique(prefix="it"):
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+class Result:
+    def __init__(self, proc):
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    @property
+    def all(self):
+        return self.out + self.err
+
+    def json(self):
+        return json.loads(self.out)
+
+    def __repr__(self):
+        return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
+
+
+def run(name, *args, env=None, timeout=120):
+    full_env = dict(os.environ)
+    full_env.pop("CAIRN_LOG_FORMAT", None)
+    if env:
+        for k, v in env.items():
+            if v is None:
+                full_env.pop(k, None)
+            else:
+                full_env[k] = v
+    proc = subprocess.run([binary(name), *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout)
+    return Result(proc)
+
+
+class FaultProxy:
+    """tests/harness/fault_proxy.py in front of `upstream`, configured through its admin API."""
+
+    def __init__(self, upstream, config=None):
+        self.dir = tempfile.mkdtemp(prefix="cairn-proxy-")
+        port_file = os.path.join(self.dir, "port")
+        cmd = [sys.executable, os.path.join(SOURCE, "tests", "harness", "fault_proxy.py"),
+               "--listen", "127.0.0.1:0", "--upstream", upstream, "--port-file", port_file]
+        if config:
+            cmd += ["--config", json.dumps(config)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                self.port = int(open(port_file).read().strip())
+                self.url = f"http://127.0.0.1:{self.port}"
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("fault proxy did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
