@@ -24,8 +24,12 @@ Result<std::unique_ptr<ZstdCompressSink>> ZstdCompressSink::Create(Sink* next, i
   size_t rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
   if (!ZSTD_isError(rc)) rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
   if (!ZSTD_isError(rc) && workers > 0) {
-    // Ignored (returns an error) by a single-threaded libzstd; compression still works.
-    (void)ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, workers);
+    // A single-threaded libzstd refuses nbWorkers; compression still works, on one thread.
+    // Each worker buffers a job of input and its output; 1 MiB jobs (zstd would pick about
+    // 4x the window) keep memory small and fixed while still giving every worker work.
+    if (!ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, workers))) {
+      (void)ZSTD_CCtx_setParameter(cctx, ZSTD_c_jobSize, 1 << 20);
+    }
   }
   if (ZSTD_isError(rc)) {
     ZSTD_freeCCtx(cctx);

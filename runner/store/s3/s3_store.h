@@ -39,7 +39,7 @@ struct S3Options {
   bool unsigned_payload = false;
   bool conditional_create = true;
   uint64_t part_size = 8u << 20;
-  int parallel_parts = 3;
+  int parallel_parts = 2;
   uint64_t read_chunk = 8u << 20;
   std::string storage_class;  // default for puts; empty = bucket default
   http::ClientOptions http;

@@ -9,7 +9,13 @@
 namespace cairn::store::s3internal {
 namespace {
 
-using PartResult = Result<std::pair<int, std::string>>;
+// A finished part: its number and ETag, and its buffer, handed back for reuse.
+struct PartDone {
+  int number = 0;
+  std::string etag;
+  std::string buffer;
+};
+using PartResult = Result<PartDone>;
 
 class UploadSink final : public io::Sink {
  public:
@@ -19,6 +25,9 @@ class UploadSink final : public io::Sink {
     buf_.reserve(store_->options().part_size);
   }
   ~UploadSink() override { Abort(); }
+
+  // Part buffers are recycled: at most parallel_parts + 1 are ever allocated, so memory stays
+  // bounded however the allocator treats freed blocks.
 
   Status Write(std::string_view data) override {
     if (done_) return base::Error(base::Code::kInternal, "write to a closed upload");
@@ -98,7 +107,9 @@ class UploadSink final : public io::Sink {
       PartResult r = inflight_.front().get();
       inflight_.pop_front();
       if (r.ok()) {
-        etags_.push_back(*r);
+        etags_.emplace_back(r->number, std::move(r->etag));
+        r->buffer.clear();
+        spare_.push_back(std::move(r->buffer));
       } else if (error_.ok()) {
         error_ = r.status();
       }
@@ -111,12 +122,17 @@ class UploadSink final : public io::Sink {
     RETURN_IF_ERROR(Drain(static_cast<size_t>(store_->options().parallel_parts) - 1));
     int number = next_part_++;
     std::string body = std::move(buf_);
-    buf_ = std::string();
-    buf_.reserve(store_->options().part_size);
+    if (spare_.empty()) {
+      buf_ = std::string();
+      buf_.reserve(store_->options().part_size);
+    } else {
+      buf_ = std::move(spare_.back());
+      spare_.pop_back();
+    }
     inflight_.push_back(std::async(
         std::launch::async,
         [store = store_, key = key_, id = upload_id_, number,
-         body = std::move(body)]() -> PartResult {
+         body = std::move(body)]() mutable -> PartResult {
           S3Store::Call call{
               "PUT", key, {{"partNumber", std::to_string(number)}, {"uploadId", id}}, {}, body};
           ASSIGN_OR_RETURN(http::Response r, store->Send(call));
@@ -127,7 +143,7 @@ class UploadSink final : public io::Sink {
           if (etag.empty()) {
             return base::Error(base::Code::kInternal, what + ": response has no ETag");
           }
-          return std::make_pair(number, etag);
+          return PartDone{number, std::move(etag), std::move(body)};
         }));
     return Status::Ok();
   }
@@ -172,6 +188,7 @@ class UploadSink final : public io::Sink {
   int next_part_ = 1;
   std::deque<std::future<PartResult>> inflight_;
   std::vector<std::pair<int, std::string>> etags_;
+  std::vector<std::string> spare_;
   Status error_;
   bool done_ = false;
 };
