@@ -300,8 +300,13 @@ Result<Response> Client::Do(const Request& req, const Hooks& hooks) {
       failure = resp.status().message();
     }
     log.push_back("attempt " + std::to_string(attempt) + ": " + failure);
+    if (opts_.cancel && opts_.cancel->load()) {
+      Release(std::move(handle));
+      return base::Error(base::Code::kCancelled,
+                         "request to " + HostOf(req.url) + " cancelled after " + failure);
+    }
     auto wait = backoff.Next(attempt, retry_after);
-    if (!wait || (opts_.cancel && opts_.cancel->load())) {
+    if (!wait) {
       Release(std::move(handle));
       if (resp.ok()) {  // the transient response is the answer; the caller names it
         resp->attempts = attempt;

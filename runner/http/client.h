@@ -40,7 +40,9 @@ struct Response {
   std::vector<Header> headers;  // names lowercased, in received order
   std::string body;
   int attempts = 1;
-  std::vector<std::string> attempt_log;  // one line per failed attempt before this response
+  // One line per failed attempt; when retries ran out on a transient status, the last line is
+  // this response itself.
+  std::vector<std::string> attempt_log;
   // The value of the first header named `name` (case-insensitive), or "".
   std::string Get(std::string_view name) const;
 };

@@ -50,6 +50,14 @@ class S3VaultCheck(unittest.TestCase):
         self.assertNotIn(self.env["AWS_SECRET_ACCESS_KEY"], r.all)
         self.assertNotIn("Signature=", r.all)
 
+    def test_session_token_never_printed(self):
+        token = "SESSIONTOKEN" + unique("t").upper()
+        r = run("vault-check", *s3_args(self.env, self.prefix), "--output", "json",
+                "--log-format", "json", env={"AWS_SESSION_TOKEN": token})
+        self.assertIn(r.code, (0, 1), r)
+        self.assertNotIn(token, r.all)
+        self.assertNotIn(self.env["AWS_SECRET_ACCESS_KEY"], r.all)
+
     def test_secret_never_appears_in_output_or_status(self):
         r = run("vault-check", *s3_args(self.env, self.prefix), "--init", "--output", "json",
                 "--log-format", "json")

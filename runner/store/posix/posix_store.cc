@@ -22,7 +22,9 @@ Status Errno(std::string_view what, const std::string& path, int err = errno) {
   if (err == ENOENT) code = base::Code::kNotFound;
   if (err == EACCES || err == EPERM || err == EROFS) code = base::Code::kPermissionDenied;
   if (err == EEXIST) code = base::Code::kAlreadyExists;
-  if (err == ENOSPC || err == EDQUOT) code = base::Code::kUnavailable;
+  // A key that is both an object and a directory ("a" and "a/b") cannot exist on a file
+  // system; it is not transient.
+  if (err == EISDIR || err == ENOTDIR) code = base::Code::kFailedPrecondition;
   return base::Error(code,
                      "unable to " + std::string(what) + " '" + path + "': " + std::strerror(err));
 }
@@ -342,7 +344,11 @@ Status PosixStore::List(const ListOptions& opts,
 Status PosixStore::Delete(const std::vector<std::string>& keys) {
   for (const auto& key : keys) {
     ASSIGN_OR_RETURN(std::string path, PathOf(key));
-    if (unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("delete", path);
+    if (unlink(path.c_str()) != 0) {
+      // A directory, or a path below an object, holds no object by that key: nothing to do.
+      if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR) continue;
+      return Errno("delete", path);
+    }
     // Remove directories left empty, so an emptied backup leaves no trace.
     for (std::string dir = Dirname(path); dir.size() > root_.size(); dir = Dirname(dir)) {
       if (rmdir(dir.c_str()) != 0) break;

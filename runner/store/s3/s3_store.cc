@@ -185,7 +185,7 @@ Status S3Store::ResponseError(std::string_view what, const http::Response& r) co
     code = base::Code::kUnauthenticated;
   } else if (r.status == 403 && c != "RequestTimeTooSkewed" && c != "InvalidObjectState") {
     code = base::Code::kPermissionDenied;
-  } else if (c == "RequestTimeTooSkewed" || c == "InvalidObjectState") {
+  } else if (c == "RequestTimeTooSkewed" || c == "InvalidObjectState" || r.status == 301) {
     code = base::Code::kFailedPrecondition;
   } else if (r.status == 412) {
     code = base::Code::kAlreadyExists;
