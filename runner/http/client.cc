@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -92,10 +93,14 @@ std::string HostOf(const std::string& url) {
   return url.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
+// Retry-After in seconds (the HTTP-date form is ignored), capped at an hour: the backoff's
+// deadline decides anyway, and a hostile value must not overflow.
 std::optional<std::chrono::milliseconds> RetryAfter(const Response& r) {
   std::string v = r.Get("retry-after");
-  if (v.empty() || !std::all_of(v.begin(), v.end(), ::isdigit)) return std::nullopt;
-  return std::chrono::milliseconds(std::stoll(v) * 1000);
+  uint64_t secs = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
+  if (v.empty() || ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+  return std::chrono::milliseconds(std::min<uint64_t>(secs, 3600) * 1000);
 }
 
 }  // namespace
@@ -173,8 +178,7 @@ void Client::Release(std::unique_ptr<Handle> h) {
   idle_.push_back(std::move(h));
 }
 
-Result<Response> Client::Attempt(Handle& h, const Request& req, std::chrono::milliseconds budget,
-                                 bool* retriable) {
+Result<Response> Client::Attempt(Handle& h, const Request& req, bool* retriable) {
   *retriable = false;
   CURL* c = h.curl;
   curl_easy_reset(c);
@@ -186,8 +190,11 @@ Result<Response> Client::Attempt(Handle& h, const Request& req, std::chrono::mil
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, opts_.user_agent.c_str());
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts_.connect_timeout.count()));
-  auto timeout = std::min(budget, opts_.request_timeout);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, std::max(1L, static_cast<long>(timeout.count())));
+  // The overall deadline stops new attempts; an attempt under way gets its full timeout, so a
+  // large part on a slow link is not cut short by the retries before it.
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(opts_.request_timeout.count()));
+  // S3 keys are signed as written: curl must not collapse "/./" or "/../" segments.
+  curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(opts_.low_speed_time.count()));
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
@@ -276,9 +283,7 @@ Result<Response> Client::Do(const Request& req, const Hooks& hooks) {
       r.headers.insert(r.headers.end(), extra->begin(), extra->end());
     }
     bool retriable = false;
-    auto budget = backoff.Remaining();
-    if (budget.count() <= 0) budget = std::chrono::milliseconds(1);
-    auto resp = Attempt(*handle, r, budget, &retriable);
+    auto resp = Attempt(*handle, r, &retriable);
     std::optional<std::chrono::milliseconds> retry_after;
     std::string failure;
     if (resp.ok()) {

@@ -53,7 +53,7 @@ struct ClientOptions {
   std::string ca_file;  // extra CA bundle; empty = system bundle
   bool insecure_skip_verify = false;
   std::chrono::milliseconds connect_timeout{10'000};
-  std::chrono::milliseconds request_timeout{300'000};  // one attempt
+  std::chrono::milliseconds request_timeout{300'000};  // one attempt, whatever the deadline
   std::chrono::seconds low_speed_time{30};             // abort below 1 KiB/s for this long
   std::string user_agent = "cairn";
   base::RetryPolicy retry;
@@ -91,8 +91,7 @@ class Client {
   std::unique_ptr<Handle> Acquire();
   void Release(std::unique_ptr<Handle> h);
   // One attempt; transport failures come back as a Status with `retriable` set.
-  Result<Response> Attempt(Handle& h, const Request& req, std::chrono::milliseconds budget,
-                           bool* retriable);
+  Result<Response> Attempt(Handle& h, const Request& req, bool* retriable);
 
   ClientOptions opts_;
   base::Clock& clock_;

@@ -99,6 +99,9 @@ Result<size_t> ZstdDecompressSource::Read(std::span<char> buf) {
         return base::Error(base::Code::kDataLoss,
                            "zstd stream is truncated: it ends inside a frame");
       }
+      // Every stream cairn writes has at least one frame (even for an empty payload), so an
+      // empty object is a lost one, not an empty payload.
+      if (!saw_frame_) return base::Error(base::Code::kDataLoss, "zstd stream is empty");
       return size_t{0};
     }
     ZSTD_inBuffer in{in_.data(), in_size_, in_pos_};
@@ -110,6 +113,7 @@ Result<size_t> ZstdDecompressSource::Read(std::span<char> buf) {
                          std::string("zstd stream is corrupt: ") + ZSTD_getErrorName(rc));
     }
     frame_complete_ = rc == 0;
+    saw_frame_ = saw_frame_ || frame_complete_;
     if (out.pos > 0) return out.pos;
   }
 }

@@ -45,6 +45,7 @@ class ZstdDecompressSource final : public Source {
   size_t in_size_ = 0;
   bool src_eof_ = false;
   bool frame_complete_ = true;  // true between frames
+  bool saw_frame_ = false;      // a whole frame has been decoded
 };
 
 }  // namespace cairn::io

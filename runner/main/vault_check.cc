@@ -39,30 +39,36 @@ int main(int argc, char** argv) {
   auto& inv = std::get<wiring::Invocation>(parsed);
   const config::VaultConfig& vc = inv.vault.vault;
 
-  auto opened = wiring::OpenStore(vc, inv.settings);
-  if (!opened.ok()) {
-    std::fprintf(stderr, "vault-check: %s\n", base::Redact(opened.status().ToString()).c_str());
-    return wiring::kExitUsage;
-  }
-  store::ObjectStore& store = **opened;
-  if (inv.flags.GetBool("list")) return List(store, inv);
-
-  vault::Layout layout = wiring::LayoutFor(vc);
-  base::LogInfo("checking vault", {{"vault", vc.name}, {"url", wiring::DescribeVault(vc)}});
-  auto previous = vault::ReadStatus(store, layout.VaultStatusKey());
   ops::vault_check::Options opts;
   opts.vault_name = vc.name;
   opts.init = inv.flags.GetBool("init");
   opts.storage_class = vc.storage_class;
   opts.created_by = wiring::Version();
-  vault::RunStatus status = ops::vault_check::Run(store, layout, opts, base::RealClock(),
-                                                  previous.ok() ? &*previous : nullptr);
+  vault::Layout layout = wiring::LayoutFor(vc);
+
+  auto opened = wiring::OpenStore(vc, inv.settings);
+  if (!opened.ok() && opened.status().code() == base::Code::kInvalidArgument) {
+    // A wrong setting (credentials file, CA file, endpoint): retrying cannot help.
+    std::fprintf(stderr, "vault-check: %s\n", base::Redact(opened.status().ToString()).c_str());
+    return wiring::kExitUsage;
+  }
+  if (opened.ok() && inv.flags.GetBool("list")) return List(**opened, inv);
+  vault::RunStatus status;
+  if (!opened.ok()) {
+    status = ops::vault_check::Unopenable(opts, opened.status(), base::RealClock());
+  } else {
+    base::LogInfo("checking vault", {{"vault", vc.name}, {"url", wiring::DescribeVault(vc)}});
+    auto previous = vault::ReadStatus(**opened, layout.VaultStatusKey());
+    status = ops::vault_check::Run(**opened, layout, opts, base::RealClock(),
+                                   previous.ok() ? &*previous : nullptr);
+  }
+  store::ObjectStore* store = opened.ok() ? opened->get() : nullptr;
   bool available = status.phase == vault::kPhaseAvailable;
   bool writable = false;
   for (const auto& c : status.checks) {
     if (c.name == "write" && c.result == vault::kCheckPassed) writable = true;
   }
-  report::Reporter reporter(writable ? &store : nullptr, layout.VaultStatusKey());
+  report::Reporter reporter(writable ? store : nullptr, layout.VaultStatusKey());
   for (const auto& w :
        reporter.Publish(status, available ? "" : ops::vault_check::FailureLine(status))) {
     status.AddWarning(vault::kScopeRunner, w);

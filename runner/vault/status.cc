@@ -4,6 +4,7 @@
 #include <cmath>
 #include <utility>
 
+#include "base/log.h"
 #include "vault/json_document.h"
 
 namespace cairn::vault {
@@ -213,7 +214,8 @@ Result<RunStatus> ParseRunStatus(std::string_view json, std::string_view source)
 Status WriteStatus(store::ObjectStore& store, std::string_view key, const RunStatus& status) {
   store::PutOptions opts;
   opts.content_type = "application/json";
-  Status st = store.Put(key, ToJson(status), opts);
+  // Defence in depth: no message carries a secret, and none could reach the vault if one did.
+  Status st = store.Put(key, base::Redact(ToJson(status)), opts);
   if (!st.ok()) {
     return st.Wrap("unable to write status '" + std::string(key) + "' to " + store.Describe());
   }

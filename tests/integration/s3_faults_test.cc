@@ -143,6 +143,21 @@ TEST_F(S3Faults, TruncatedReadsAreRetriedAndNeverReturnedAsData) {
   }
 }
 
+// A create whose response is lost is retried and refused (412) by its own object; the vault's
+// create-if-absent recognises its own bytes instead of reporting "already exists".
+TEST_F(S3Faults, ConditionalCreateWithLostResponseIsOurs) {
+  testing::FaultProxy proxy(env_.endpoint,
+                            {{"reset_rate", 1.0}, {"methods", {"PUT"}}, {"max_faults", 1}});
+  ASSERT_TRUE(proxy.ok());
+  auto s3 = Open(proxy.url());
+  PutOptions create;
+  create.if_none_match = true;
+  Status raw = s3->Put(prefix_ + "c", "mine", create);
+  EXPECT_EQ(raw.code(), base::Code::kAlreadyExists) << raw.message();  // what S3 itself says
+  EXPECT_EQ(*s3->GetAll(prefix_ + "c"), "mine");
+  EXPECT_EQ(proxy.Stats().value("reset", 0), 1);
+}
+
 TEST_F(S3Faults, PermanentErrorsAreNotRetried) {
   testing::FaultProxy proxy(env_.endpoint, nlohmann::json::object());
   ASSERT_TRUE(proxy.ok());

@@ -122,6 +122,21 @@ class FileVaultCheck(unittest.TestCase):
         self.assertFalse(os.listdir(os.path.join(self.vault, ".cairn-probe"))
                          if os.path.isdir(os.path.join(self.vault, ".cairn-probe")) else [])
 
+    def test_unusable_directory_is_unavailable_not_a_usage_error(self):
+        r = run("vault-check", "--url", "file:///proc/cairn-cannot-create", "--output", "json")
+        self.assertEqual(r.code, 1, r)
+        status = r.json()
+        self.assertEqual(status["phase"], "Unavailable")
+        self.assertEqual(status["checks"][0]["name"], "endpoint")
+        self.assertIn("/proc/cairn-cannot-create", status["message"])
+
+    def test_file_vault_is_private(self):
+        r = run("vault-check", "--url", f"file://{self.vault}", "--init")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(os.stat(self.vault).st_mode & 0o777, 0o700)
+        self.assertEqual(os.stat(os.path.join(self.vault, "cairn-vault.json")).st_mode & 0o777,
+                         0o600)
+
     def test_newer_format_is_refused(self):
         os.makedirs(self.vault)
         with open(os.path.join(self.vault, "cairn-vault.json"), "w") as f:

@@ -74,7 +74,8 @@ Outcome Warning(std::string m) { return {vault::kCheckWarning, std::move(m)}; }
 // The first listing answers endpoint, bucket and credentials at once; this splits its error
 // into the check that failed and marks the ones it says nothing about as skipped.
 void ReportAccess(Checker& c, const base::Status& st, const std::string& where, int64_t ms) {
-  const std::string& m = st.message();
+  const std::string m =
+      st.hint().empty() ? st.message() : st.message() + " (hint: " + st.hint() + ")";
   if (st.ok()) {
     c.Add("endpoint", vault::kCheckPassed, "reachable: " + where, ms);
     c.Add("bucket", vault::kCheckPassed, "exists", 0);
@@ -89,6 +90,12 @@ void ReportAccess(Checker& c, const base::Status& st, const std::string& where, 
     c.Add("endpoint", vault::kCheckFailed, m, ms);
     c.Skip("bucket", "endpoint unreachable");
     c.Skip("credentials", "endpoint unreachable");
+    return;
+  }
+  if (st.code() == base::Code::kUnavailable) {  // answered, but kept failing (5xx, SlowDown)
+    c.Add("endpoint", vault::kCheckFailed, m, ms);
+    c.Skip("bucket", "service unavailable");
+    c.Skip("credentials", "service unavailable");
     return;
   }
   c.Add("endpoint", vault::kCheckPassed, "reachable: " + where, ms);
@@ -149,6 +156,7 @@ vault::RunStatus Run(store::ObjectStore& store, const vault::Layout& layout, con
       }
       auto created = vault::InitVault(store, layout, clock, opts.created_by);
       if (!created.ok()) return Failed(created.status().message());
+      st.counts["formatMajor"] = std::stoi(created->info.format_version);
       return Passed(std::string(created->created ? "initialised" : "already initialised") +
                     ": format " + created->info.format_version + ", vault id " +
                     created->info.vault_id);
@@ -224,7 +232,8 @@ vault::RunStatus Run(store::ObjectStore& store, const vault::Layout& layout, con
       if (second.ok()) {
         return Warning(
             "the server ignores If-None-Match: *; two writers of the same backup "
-            "name could overwrite each other's manifest");
+            "name could overwrite each other's manifest: give each cluster its own "
+            "vault prefix, or upgrade the server");
       }
       return Failed(second.message());
     });
@@ -236,7 +245,7 @@ vault::RunStatus Run(store::ObjectStore& store, const vault::Layout& layout, con
                    [](const vault::Check& k) { return k.name == "clock-skew"; })) {
     auto skew = store.ObservedClockSkew();
     if (!skew) {
-      c.Skip("clock-skew", access.ok() ? "the store has no remote clock" : "no response");
+      c.Skip("clock-skew", access.ok() ? "the store has no remote clock" : "no successful listing");
     } else {
       int64_t s = skew->count();
       std::string text = "server clock differs from ours by " + std::to_string(s) + "s";
@@ -307,6 +316,22 @@ vault::RunStatus Run(store::ObjectStore& store, const vault::Layout& layout, con
       st.AddError(vault::kScopeRunner, k.name + ": " + k.message);
     }
   }
+  return st;
+}
+
+vault::RunStatus Unopenable(const Options& opts, const base::Status& why, base::Clock& clock) {
+  vault::RunStatus st;
+  st.kind = std::string(vault::kKindVaultCheck);
+  st.name = opts.vault_name.empty() ? "default" : opts.vault_name;
+  st.vault = st.name;
+  st.start_time = clock.Now();
+  st.heartbeat_time = st.start_time;
+  st.completion_time = st.start_time;
+  st.phase = std::string(vault::kPhaseUnavailable);
+  st.message = "backup vault is unavailable: " + why.message();
+  st.checks.push_back(
+      vault::Check{"endpoint", std::string(vault::kCheckFailed), 0, why.message(), {}});
+  st.AddError(vault::kScopeRunner, "endpoint: " + why.message());
   return st;
 }
 

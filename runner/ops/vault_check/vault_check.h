@@ -33,6 +33,10 @@ struct Options {
 vault::RunStatus Run(store::ObjectStore& store, const vault::Layout& layout, const Options& opts,
                      base::Clock& clock, const vault::RunStatus* previous = nullptr);
 
+// The status of a vault whose store cannot even be opened (a file vault's directory cannot be
+// created, say): Unavailable, with the reason as the failed endpoint check.
+vault::RunStatus Unopenable(const Options& opts, const base::Status& why, base::Clock& clock);
+
 // The one-line reason a vault is unavailable, as events and termination messages show it:
 // "VaultError: backup vault is unavailable: <first failed check>".
 std::string FailureLine(const vault::RunStatus& status);

@@ -44,7 +44,7 @@ Status MakeDirs(const std::string& dir) {
     pos = dir.find('/', pos + 1);
     cur = dir.substr(0, pos);
     if (cur.empty()) continue;
-    if (mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return Errno("create directory", cur);
+    if (mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST) return Errno("create directory", cur);
   }
   return Status::Ok();
 }
@@ -195,16 +195,16 @@ Result<std::string> PosixStore::PathOf(std::string_view key) const {
 
 Status PosixStore::Publish(const std::string& tmp, const std::string& key, bool if_none_match) {
   ASSIGN_OR_RETURN(std::string path, PathOf(key));
-  RETURN_IF_ERROR(MakeDirs(Dirname(path)));
-  if (if_none_match) {
-    if (link(tmp.c_str(), path.c_str()) != 0) {
-      if (errno == EEXIST) {
-        return base::Error(base::Code::kAlreadyExists, "object '" + key + "' already exists");
-      }
-      return Errno("publish", path);
+  // A concurrent Delete may remove a directory left empty between our mkdir and our link or
+  // rename (ENOENT): make it again and retry.
+  for (int attempt = 1;; ++attempt) {
+    RETURN_IF_ERROR(MakeDirs(Dirname(path)));
+    int rc = if_none_match ? link(tmp.c_str(), path.c_str()) : rename(tmp.c_str(), path.c_str());
+    if (rc == 0) break;
+    if (errno == EEXIST && if_none_match) {
+      return base::Error(base::Code::kAlreadyExists, "object '" + key + "' already exists");
     }
-  } else if (rename(tmp.c_str(), path.c_str()) != 0) {
-    return Errno("publish", path);
+    if (errno != ENOENT || attempt >= 10) return Errno("publish", path);
   }
   return FsyncPath(Dirname(path), O_RDONLY | O_DIRECTORY);
 }
@@ -222,12 +222,12 @@ Result<std::unique_ptr<io::Sink>> PosixStore::PutStream(std::string_view key,
   std::string tmp = root_ + "/" + kTmpDir + "/" + RandomId();
   // The sidecar names the key so an abandoned temporary file can be reported like an
   // incomplete multipart upload.
-  int kfd = open((tmp + ".key").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int kfd = open((tmp + ".key").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (kfd < 0) return Errno("create", tmp + ".key");
   Status st = WriteFully(kfd, key, tmp + ".key");
   close(kfd);
   RETURN_IF_ERROR(st);
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     int err = errno;
     unlink((tmp + ".key").c_str());

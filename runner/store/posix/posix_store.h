@@ -5,6 +5,7 @@
 // (link fails with EEXIST, so of two concurrent creators exactly one wins), and the parent
 // directory is fsynced. An interrupted write leaves only a temporary file, which
 // ListPendingUploads reports and AbortPendingUpload removes, like an incomplete S3 upload.
+// Backups hold Secrets: directories are created 0700 and files 0600.
 #pragma once
 
 #include <string>

@@ -23,7 +23,9 @@ class RangeSource final : public io::Source {
 
   // Fetches the first chunk, so a missing object fails at open time.
   Status Start() {
-    if (length_ && *length_ == 0) {
+    if (length_ && *length_ == 0) {  // nothing to read, but the object must exist
+      auto head = store_->Head(key_);
+      if (!head.ok()) return head.status();
       total_ = pos_;
       start_ = pos_;
       started_ = true;

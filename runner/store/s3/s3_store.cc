@@ -101,6 +101,11 @@ S3Store::~S3Store() = default;
 Result<std::unique_ptr<S3Store>> S3Store::Create(S3Options opts, base::Clock& clock) {
   ASSIGN_OR_RETURN(S3Endpoint ep, ResolveEndpoint(opts));
   if (opts.bucket.empty()) return base::Error(base::Code::kInvalidArgument, "no bucket given");
+  // "a.b.s3.amazonaws.com" does not match the service's wildcard certificate.
+  if (!opts.path_style && ep.scheme == "https" && opts.bucket.find('.') != std::string::npos &&
+      opts.oss_network.empty() && ep.host.find("aliyuncs.com") == std::string::npos) {
+    ep.path_style = true;
+  }
   if (opts.part_size < (5u << 20)) {
     return base::Error(base::Code::kInvalidArgument, "s3 part size must be at least 5 MiB");
   }

@@ -1,6 +1,7 @@
 // Streaming multipart upload as an io::Sink (see s3_store.h for the contract).
 #include <deque>
 #include <future>
+#include <thread>
 
 #include "base/log.h"
 #include "store/s3/s3_internal.h"
@@ -30,18 +31,18 @@ class UploadSink final : public io::Sink {
   // bounded however the allocator treats freed blocks.
 
   Status Write(std::string_view data) override {
+    RETURN_IF_ERROR(error_);  // the first failure, however often the caller asks
     if (done_) return base::Error(base::Code::kInternal, "write to a closed upload");
-    RETURN_IF_ERROR(error_);
-    const size_t part = store_->options().part_size;
     while (!data.empty()) {
-      size_t n = std::min(data.size(), part - buf_.size());
+      const size_t part = PartSize(next_part_);
+      size_t n = std::min(data.size(), part - std::min(part, buf_.size()));
       buf_.append(data.data(), n);
       data.remove_prefix(n);
-      if (buf_.size() == part) {
+      if (buf_.size() >= part) {
         Status st = SendPart();
         if (!st.ok()) {
-          Abort();
-          return st;
+          Fail(st);
+          return error_;
         }
       }
     }
@@ -49,24 +50,35 @@ class UploadSink final : public io::Sink {
   }
 
   Status Close() override {
+    RETURN_IF_ERROR(error_);
     if (done_) return base::Error(base::Code::kInternal, "upload closed twice");
-    if (!error_.ok()) {
-      Abort();
-      return error_;
-    }
     if (upload_id_.empty()) {  // smaller than one part: one PUT is cheaper and atomic
       done_ = true;
-      return store_->Put(key_, buf_, opts_);
+      error_ = store_->Put(key_, buf_, opts_);
+      return error_;
     }
     Status st = buf_.empty() ? Status::Ok() : SendPart();
     if (st.ok()) st = Drain(0);
     if (st.ok()) st = Complete();
     if (!st.ok()) {
-      Abort();
-      return st;
+      Fail(st);
+      return error_;
     }
     done_ = true;
     return Status::Ok();
+  }
+
+  // S3 allows 10,000 parts. The part size doubles every 2,000 parts, so a stream of up to
+  // ~500 GiB (with 8 MiB parts) fits; memory grows only for such streams.
+  size_t PartSize(int number) const {
+    int doublings = std::min(5, (number - 1) / 2000);
+    return static_cast<size_t>(store_->options().part_size) << doublings;
+  }
+
+  // Records the first failure and aborts the upload.
+  void Fail(const Status& st) {
+    if (error_.ok()) error_ = st;
+    Abort();
   }
 
   void Abort() override {
@@ -118,13 +130,17 @@ class UploadSink final : public io::Sink {
   }
 
   Status SendPart() {
+    if (next_part_ > 10'000) {
+      return base::Error(base::Code::kFailedPrecondition,
+                         What() + ": the stream needs more than 10,000 parts; raise part_size");
+    }
     if (upload_id_.empty()) RETURN_IF_ERROR(Initiate());
     RETURN_IF_ERROR(Drain(static_cast<size_t>(store_->options().parallel_parts) - 1));
     int number = next_part_++;
     std::string body = std::move(buf_);
     if (spare_.empty()) {
       buf_ = std::string();
-      buf_.reserve(store_->options().part_size);
+      buf_.reserve(PartSize(next_part_));
     } else {
       buf_ = std::move(spare_.back());
       spare_.pop_back();
@@ -151,10 +167,11 @@ class UploadSink final : public io::Sink {
   Status Complete() {
     std::sort(etags_.begin(), etags_.end());
     std::string body = s3::BuildCompleteMultipartUpload(etags_);
-    if (opts_.if_none_match && !store_->options().conditional_create) {
-      if (store_->Head(key_).ok()) {
-        return base::Error(base::Code::kAlreadyExists, "object '" + key_ + "' already exists");
-      }
+    // Servers that honour If-None-Match on PUT often ignore it on CompleteMultipartUpload
+    // (Ceph RGW, older AWS): check first. Between this HEAD and the Complete, a concurrent
+    // writer could still win; callers that need an atomic create use a single PUT.
+    if (opts_.if_none_match && store_->Head(key_).ok()) {
+      return base::Error(base::Code::kAlreadyExists, "object '" + key_ + "' already exists");
     }
     // A Complete can fail inside a 200 response; InternalError there is retried.
     for (int attempt = 1;; ++attempt) {
@@ -177,6 +194,7 @@ class UploadSink final : public io::Sink {
             base::Code::kUnavailable,
             What() + ": complete failed: " + parsed->error.code + " " + parsed->error.message);
       }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500) * attempt);
     }
   }
 

@@ -77,6 +77,22 @@ TEST(Zstd, TruncatedAndCorruptStreamsAreDataLoss) {
   EXPECT_EQ(r2.status().code(), base::Code::kDataLoss);
 }
 
+TEST(Zstd, EmptyPayloadHasAFrameAndEmptyInputIsDataLoss) {
+  std::string stored;
+  StringSink out(&stored);
+  auto z = ZstdCompressSink::Create(&out, 3, 0);
+  ASSERT_TRUE((*z)->Close().ok());
+  ASSERT_FALSE(stored.empty());
+  StringSource s1(stored);
+  ZstdDecompressSource d1(&s1);
+  EXPECT_EQ(*ReadAll(d1), "");
+  StringSource s2("");
+  ZstdDecompressSource d2(&s2);
+  auto r = ReadAll(d2);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), base::Code::kDataLoss);
+}
+
 TEST(Zstd, RejectsBadLevel) {
   std::string s;
   StringSink out(&s);

@@ -199,6 +199,25 @@ TEST_P(StoreTest, StreamedConditionalCreateRefusesExistingKey) {
   EXPECT_EQ(*store_->GetAll(K("m")), "first");
 }
 
+TEST_P(StoreTest, MultipartConditionalCreateRefusesExistingKey) {
+  PutOptions create;
+  create.if_none_match = true;
+  ASSERT_TRUE(store_->Put(K("m"), "first", create).ok());
+  auto sink = store_->PutStream(K("m"), create);
+  ASSERT_TRUE(sink.ok());
+  ASSERT_TRUE((*sink)->Write(Bytes(kMultipartSize, 6)).ok());
+  Status st = (*sink)->Close();
+  EXPECT_EQ(st.code(), base::Code::kAlreadyExists) << st.message();
+  EXPECT_EQ(*store_->GetAll(K("m")), "first");
+  EXPECT_TRUE(store_->ListPendingUploads(prefix_)->empty());
+}
+
+TEST_P(StoreTest, ZeroLengthReadOfAMissingObjectIsNotFound) {
+  auto g = store_->Get(K("missing"), ByteRange{0, 0});
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), base::Code::kNotFound);
+}
+
 TEST_P(StoreTest, RangeReads) {
   const std::string data = Bytes(3'000'000, 5);
   ASSERT_TRUE(store_->Put(K("r"), data, {}).ok());

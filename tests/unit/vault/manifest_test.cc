@@ -276,6 +276,39 @@ TEST_F(PublishTest, SecondPublishIsAlreadyExists) {
   EXPECT_EQ(ReadManifest(store_, layout_, "b1")->completed, At("2026-11-21T04:49:00Z"));
 }
 
+// A create whose first attempt landed but whose response was lost is retried and refused by
+// its own manifest: that is a success, while someone else's manifest still is AlreadyExists.
+TEST(PublishLostResponseTest, OwnManifestFromALostResponseIsSuccess) {
+  base::FakeClock clock(At("2026-11-21T04:48:00Z"));
+  for (bool ours : {true, false}) {
+    HookStore store(clock);
+    Layout layout("vault");
+    Manifest m = SmallManifest();
+    for (const StoredObject& o : m.objects) {
+      ASSERT_TRUE(
+          store.inner()
+              .Put(layout.BackupObjectKey(m.name, o.key), std::string(o.stored_size, 'x'), {})
+              .ok());
+    }
+    Manifest other = m;
+    other.completed = At("2026-11-21T05:00:00Z");
+    const std::string landed = SerializeManifest(ours ? m : other).value();
+    bool first = true;
+    store.hook = [&](std::string_view op, std::string_view key) {
+      if (op == "put" && key.ends_with("manifest.json") && first) {
+        first = false;
+        ASSERT_TRUE(store.inner().Put(key, landed, {}).ok());
+      }
+    };
+    base::Status st = PublishManifest(store, layout, m);
+    if (ours) {
+      EXPECT_TRUE(st.ok()) << st.ToString();
+    } else {
+      EXPECT_EQ(st.code(), Code::kAlreadyExists) << st.ToString();
+    }
+  }
+}
+
 TEST_F(PublishTest, MissingOrWrongSizedDataIsRefused) {
   Manifest m = SmallManifest();
   base::Status missing = PublishManifest(store_, layout_, m);
@@ -345,6 +378,7 @@ TEST(ConversionManifestTest, PublishesUnderTheConversionDirectory) {
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->kind, "Conversion");
   EXPECT_EQ(back->backup, "b1");
+  m.completed = At("2026-11-21T05:00:00Z");  // another run of the same name
   base::Status again = PublishManifest(store, layout, m);
   EXPECT_EQ(again.code(), Code::kAlreadyExists);
   EXPECT_EQ(again.message(), "conversion 'to-ceph' of backup 'b1' already exists in vault");
