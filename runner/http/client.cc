@@ -206,6 +206,19 @@ Result<Response> Client::Attempt(Handle& h, const Request& req, bool* retriable)
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   if (!opts_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, opts_.ca_file.c_str());
+  // Blobs are borrowed (NOCOPY): they live in opts_ as long as the client.
+  curl_blob ca{const_cast<char*>(opts_.ca_pem.data()), opts_.ca_pem.size(), CURL_BLOB_NOCOPY};
+  if (!opts_.ca_pem.empty()) curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
+  curl_blob cert{const_cast<char*>(opts_.client_cert_pem.data()), opts_.client_cert_pem.size(),
+                 CURL_BLOB_NOCOPY};
+  curl_blob key{const_cast<char*>(opts_.client_key_pem.data()), opts_.client_key_pem.size(),
+                CURL_BLOB_NOCOPY};
+  if (!opts_.client_cert_pem.empty()) {
+    curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+    curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
+    curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+    curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
+  }
   if (opts_.insecure_skip_verify) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -50,7 +50,10 @@ struct Response {
 enum class Verdict { kDone, kRetry };
 
 struct ClientOptions {
-  std::string ca_file;  // extra CA bundle; empty = system bundle
+  std::string ca_file;          // extra CA bundle; empty = system bundle
+  std::string ca_pem;           // CA certificates as PEM text (kubeconfig *-data); with ca_file
+  std::string client_cert_pem;  // client certificate for mutual TLS, PEM
+  std::string client_key_pem;   // its private key, PEM
   bool insecure_skip_verify = false;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds request_timeout{300'000};  // one attempt, whatever the deadline
