@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "main/wiring.h"
+#include "report/identity.h"
 #include "report/reporter.h"
 #include "vault/catalog.h"
 
@@ -68,10 +69,25 @@ int main(int argc, char** argv) {
   for (const auto& c : status.checks) {
     if (c.name == "write" && c.result == vault::kCheckPassed) writable = true;
   }
-  report::Reporter reporter(writable ? store : nullptr, layout.VaultStatusKey());
+
+  // In a cluster: the status as ConfigMap cairn-vault-<name> and a VaultAvailable/VaultError
+  // event on the Job. Problems reaching the cluster are warnings of this check.
+  std::vector<std::string> warnings;
+  std::unique_ptr<kube::Client> cluster = wiring::OpenCluster(inv, &warnings);
+  std::optional<report::ClusterReporter> cluster_reporter;
+  if (cluster) {
+    report::Identity id = report::WhoAmI(*cluster, &warnings);
+    status.job = {id.namespace_name, id.job, id.pod, id.cronjob, {}};
+    cluster_reporter.emplace(*cluster, std::move(id), "vault", base::RealClock());
+  }
+  for (const auto& w : warnings) status.AddWarning(vault::kScopeCluster, w);
+  report::Event event = available ? report::Event{"Normal", "VaultAvailable", status.message}
+                                  : report::Event{"Warning", "VaultError", status.message};
+  report::Reporter reporter(writable ? store : nullptr, layout.VaultStatusKey(),
+                            cluster_reporter ? &*cluster_reporter : nullptr);
   for (const auto& w :
-       reporter.Publish(status, available ? "" : ops::vault_check::FailureLine(status))) {
-    status.AddWarning(vault::kScopeRunner, w);
+       reporter.Publish(status, event, available ? "" : ops::vault_check::FailureLine(status))) {
+    status.AddWarning(vault::kScopeCluster, w);
   }
   std::string out = inv.settings.output == "json"
                         ? vault::ToJson(status)

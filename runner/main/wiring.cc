@@ -68,6 +68,32 @@ std::variant<Invocation, int> ParseInvocation(const config::FlagSet& flags, int 
   return inv;
 }
 
+std::unique_ptr<kube::Client> OpenCluster(const Invocation& inv,
+                                          std::vector<std::string>* warnings) {
+  const config::ResolvedSettings& s = inv.settings;
+  bool in_pod = !Env("KUBERNETES_SERVICE_HOST").empty();
+  if (s.kubeconfig.empty() && !in_pod) {
+    base::LogDebug("no cluster to report to (not in a pod, no --kubeconfig)");
+    return nullptr;
+  }
+  auto cfg = kube::LoadClusterConfig({s.kubeconfig, s.context});
+  if (!cfg.ok()) {
+    warnings->push_back("cluster reporting disabled: " + cfg.status().message());
+    base::LogWarn("cluster reporting disabled", {{"error", cfg.status().message()}});
+    return nullptr;
+  }
+  kube::ClientOptions opts;
+  opts.user_agent = Version();
+  // Reporting must not hold a run up: a short deadline, then a warning.
+  opts.retry.overall_deadline = std::chrono::milliseconds(20'000);
+  auto client = kube::Client::Create(std::move(cfg).value(), opts);
+  if (!client.ok()) {
+    warnings->push_back("cluster reporting disabled: " + client.status().message());
+    return nullptr;
+  }
+  return std::move(client).value();
+}
+
 vault::Layout LayoutFor(const config::VaultConfig& v) {
   return vault::Layout(v.location.scheme == config::VaultUrl::Scheme::kS3 ? v.location.prefix : "");
 }

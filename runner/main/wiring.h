@@ -12,6 +12,7 @@
 
 #include "config/cli.h"
 #include "config/flags.h"
+#include "kube/client.h"
 #include "store/object_store.h"
 #include "vault/layout.h"
 
@@ -42,6 +43,12 @@ std::variant<Invocation, int> ParseInvocation(const config::FlagSet& flags, int 
 // what neither flags nor config set. The run's --timeout bounds every request's retries.
 base::Result<std::unique_ptr<store::ObjectStore>> OpenStore(const config::VaultConfig& vault,
                                                             const config::ResolvedSettings& s);
+
+// The cluster a run reports to (status ConfigMap, events): the one it runs in
+// (KUBERNETES_SERVICE_HOST), or the one --kubeconfig / [kubernetes] kubeconfig names. nullptr
+// when there is none; a cluster that cannot be configured is a warning, never a failure.
+std::unique_ptr<kube::Client> OpenCluster(const Invocation& inv,
+                                          std::vector<std::string>* warnings);
 
 vault::Layout LayoutFor(const config::VaultConfig& vault);
 

@@ -18,13 +18,23 @@ void WriteTerminationMessage(const std::string& path, const std::string& line) {
 }
 
 std::vector<std::string> Reporter::Publish(const vault::RunStatus& status,
+                                           const std::optional<Event>& event,
                                            const std::string& failure_line) {
   std::vector<std::string> warnings;
+  auto warn = [&](const std::string& what, const base::Status& st) {
+    warnings.push_back(what + ": " + st.message());
+    base::LogWarn(what, {{"error", st.message()}});
+  };
   if (store_) {
     base::Status st = vault::WriteStatus(*store_, status_key_, status);
-    if (!st.ok()) {
-      warnings.push_back("unable to write status to the vault: " + st.message());
-      base::LogWarn("unable to write status to the vault", {{"error", st.message()}});
+    if (!st.ok()) warn("unable to write status to the vault", st);
+  }
+  if (cluster_) {
+    base::Status st = cluster_->ApplyStatus(status);
+    if (!st.ok()) warn("unable to write the status ConfigMap", st);
+    if (event) {
+      st = cluster_->Emit(status, *event);
+      if (!st.ok()) warn("unable to record event " + event->reason, st);
     }
   }
   if (!failure_line.empty()) WriteTerminationMessage(opts_.termination_log, failure_line);

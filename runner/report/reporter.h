@@ -1,16 +1,18 @@
 // report/reporter: the traces a run leaves behind, written so that a reporting failure never
 // changes the run's outcome.
 //
-// Publish() writes the status object to the vault (a failure there is logged and returned as
-// a warning text, never as the run's error) and, when the run failed, writes the one-line
-// reason to the termination-message file (/dev/termination-log in a pod) so
-// `kubectl describe pod` shows it. In-cluster reporting (ConfigMap, Events) and metrics join
-// here as they are built.
+// Publish() writes the status object to the vault, the same document as the run's ConfigMap
+// and an Event in the cluster when there is one (report/cluster.h), and, when the run failed,
+// the one-line reason to the termination-message file (/dev/termination-log in a pod) so
+// `kubectl describe pod` shows it. What cannot be written is returned as warnings for the
+// run's status (no RBAC for events, API server down), never as the run's error.
 #pragma once
 
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "report/cluster.h"
 #include "store/object_store.h"
 #include "vault/status.h"
 
@@ -23,16 +25,24 @@ struct ReporterOptions {
 
 class Reporter {
  public:
-  Reporter(store::ObjectStore* store, std::string status_key, ReporterOptions opts = {})
-      : store_(store), status_key_(std::move(status_key)), opts_(std::move(opts)) {}
+  // `store` may be null (the vault itself is unusable); `cluster` is null outside a cluster.
+  Reporter(store::ObjectStore* store, std::string status_key, ClusterReporter* cluster,
+           ReporterOptions opts = {})
+      : store_(store),
+        status_key_(std::move(status_key)),
+        cluster_(cluster),
+        opts_(std::move(opts)) {}
 
-  // Writes `status` where it belongs. Returns the warnings about what could not be written
-  // (empty when everything was written).
-  std::vector<std::string> Publish(const vault::RunStatus& status, const std::string& failure_line);
+  // Writes `status` everywhere it belongs and emits `event` when given. `failure_line` (empty
+  // for a successful run) goes to the termination log. Returns what could not be written.
+  std::vector<std::string> Publish(const vault::RunStatus& status,
+                                   const std::optional<Event>& event,
+                                   const std::string& failure_line);
 
  private:
-  store::ObjectStore* store_;  // may be null: the vault itself is unusable
+  store::ObjectStore* store_;
   std::string status_key_;
+  ClusterReporter* cluster_;
   ReporterOptions opts_;
 };
 

@@ -6,6 +6,7 @@ AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION; CAIRN_REQUIRE_S3=1 makes a
 server a failure instead of a skip."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -102,3 +103,67 @@ class FaultProxy:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class KubeApiServer:
+    """hack/kube-api-server/server.py in a temporary directory: .kubeconfig, .kubectl(...)."""
+
+    def __init__(self, *extra_args):
+        script = os.path.join(SOURCE, "hack", "kube-api-server", "server.py")
+        if not os.path.exists(script):
+            raise unittest.SkipTest("the Kubernetes API test server is not present")
+        self.dir = tempfile.mkdtemp(prefix="cairn-kube-")
+        self.proc = subprocess.Popen(
+            [sys.executable, script, "--listen", "127.0.0.1:0", "--dir", self.dir, *extra_args],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "server.log"), "w"))
+        self.kubeconfig = os.path.join(self.dir, "kubeconfig")
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if os.path.exists(os.path.join(self.dir, "port")) and os.path.exists(self.kubeconfig):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("kube api server did not start: " +
+                           open(os.path.join(self.dir, "server.log")).read()[-2000:])
+
+    def kubectl(self, *args, input=None, check=True):
+        p = subprocess.run(["kubectl", "--kubeconfig", self.kubeconfig, *args], input=input,
+                           capture_output=True, text=True, timeout=60)
+        if check and p.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {p.stderr}")
+        return p
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _kube_admin(self, body):
+    """POSTs to the test server's admin API (faults, forbidden resources)."""
+    import ssl
+    import urllib.request
+    port = open(os.path.join(self.dir, "port")).read().strip()
+    token = open(os.path.join(self.dir, "token")).read().strip()
+    ctx = ssl.create_default_context(cafile=os.path.join(self.dir, "ca.crt"))
+    req = urllib.request.Request(f"https://127.0.0.1:{port}/__admin/", method="POST",
+                                 data=json.dumps(body).encode(),
+                                 headers={"Authorization": f"Bearer {token}",
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+KubeApiServer.admin = _kube_admin

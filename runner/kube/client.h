@@ -1,0 +1,144 @@
+// kube/client: the Kubernetes REST API as cairn uses it: version, discovery, paged lists, and
+// get/create/apply/merge-patch/replace/delete of single objects, as JSON.
+//
+// Every request goes through http::Client, which owns TLS (the cluster CA, client certificates,
+// insecure-skip-tls-verify) and retries (5xx, 429 with Retry-After, timeouts and resets, under
+// the retry policy's deadline); everything else is a permanent error, decoded by kube/errors.
+// The bearer token is added per attempt, so a rotated token file or an expired exec credential
+// is picked up by the next attempt; a 401 drops the cached credential and retries once. Tokens
+// are registered as secrets and never appear in messages. A token bucket (qps, burst) paces
+// attempts and a semaphore bounds the requests in flight; both are shared by all threads, and
+// every method is thread-safe. Lists are paged (limit/continue): memory holds one page.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "base/retry.h"
+#include "base/status.h"
+#include "http/client.h"
+#include "kube/config.h"
+#include "kube/discovery.h"
+#include "kube/paths.h"
+
+namespace cairn::kube {
+
+class Auth;
+class TokenBucket;
+class Semaphore;
+
+struct ClientOptions {
+  double qps = 50;
+  int burst = 100;
+  int max_in_flight = 8;
+  std::chrono::milliseconds request_timeout{60000};  // one attempt
+  base::RetryPolicy retry;
+  std::string user_agent = "cairn";
+  const std::atomic<bool>* cancel = nullptr;  // added: set (SIGTERM) to abort transfers
+};
+
+struct ListOptions {
+  std::string namespace_name;  // "" = all namespaces (or a cluster-scoped resource)
+  std::string label_selector, field_selector;
+  int limit = 500;
+};
+
+struct ListStats {
+  int pages = 0;
+  int64_t items = 0;
+  int restarts = 0;   // the continue token expired (410) and the list restarted
+  int64_t bytes = 0;  // added: response bytes of all pages
+};
+
+struct ApplyOptions {
+  bool force = false;
+  std::string field_manager = "cairn";
+  std::string subresource;
+};
+
+class Client {
+ public:
+  static base::Result<std::unique_ptr<Client>> Create(ClusterConfig cfg, ClientOptions opts = {},
+                                                      base::Clock& clock = base::RealClock());
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  const ClusterConfig& config() const { return cfg_; }
+
+  // GET /version: gitVersion ("v1.30.2").
+  base::Result<std::string> ServerVersion();
+
+  // Once per client (cached): aggregated discovery when the server offers it, else /api, /apis
+  // and /apis/{group}/{version}.
+  base::Result<Discovery> Discover();
+
+  // Lists page by page (limit/continue); `on_page` receives each raw page (a List with items)
+  // and returns false to stop. A 410 Expired continue token restarts the list from the
+  // beginning once per call (counted in stats), re-delivering pages: callers that care dedupe
+  // by uid.
+  base::Status List(const ResourceRef& r, const ListOptions& o,
+                    const std::function<bool(const nlohmann::json& page)>& on_page,
+                    ListStats* stats = nullptr);
+
+  base::Result<nlohmann::json> Get(const ResourceRef& r, std::string_view ns,
+                                   std::string_view name);
+  // POST to the collection; `ns` "" takes metadata.namespace of `obj`.
+  base::Result<nlohmann::json> Create(const ResourceRef& r, std::string_view ns,
+                                      const nlohmann::json& obj);
+  // Server-side apply: PATCH application/apply-patch+yaml ?fieldManager=..&force=..
+  base::Result<nlohmann::json> Apply(const ResourceRef& r, std::string_view ns,
+                                     std::string_view name, const nlohmann::json& obj,
+                                     const ApplyOptions& o = {});
+  base::Result<nlohmann::json> MergePatch(const ResourceRef& r, std::string_view ns,
+                                          std::string_view name, const nlohmann::json& patch,
+                                          std::string_view subresource = "");
+  // PUT (the status subresource too); `obj` carries metadata.resourceVersion for a conditional
+  // update (409 Conflict → kConflict when it is stale).
+  base::Result<nlohmann::json> Replace(const ResourceRef& r, std::string_view ns,
+                                       std::string_view name, const nlohmann::json& obj,
+                                       std::string_view subresource = "");
+  // DELETE with propagationPolicy ("" = the server's default). 200 and 202 are success.
+  base::Status Delete(const ResourceRef& r, std::string_view ns, std::string_view name,
+                      std::string_view propagation = "Background");
+
+  // Added: how many times the exec credential plugin ran (tests, debug).
+  int exec_plugin_runs() const;
+
+ private:
+  struct Call;
+  Client(ClusterConfig cfg, ClientOptions opts, base::Clock& clock);
+  // One request: in-flight slot, credentials, rate limit per attempt, one retry after a 401
+  // when the credential can be refreshed.
+  base::Result<http::Response> Send(const Call& call);
+  // A request whose answer is one object.
+  base::Result<nlohmann::json> SendForObject(const Call& call);
+  base::Result<std::shared_ptr<http::Client>> Transport();
+  base::Status Failure(const Call& call, const http::Response& resp) const;
+  base::Result<Discovery> DiscoverClassic(const nlohmann::json& api_doc);
+  base::Result<nlohmann::json> GetJson(const std::string& path, const std::string& what,
+                                       const char* accept);
+
+  const ClusterConfig cfg_;
+  const ClientOptions opts_;
+  base::Clock& clock_;
+  std::unique_ptr<Auth> auth_;
+  std::unique_ptr<TokenBucket> limiter_;
+  std::unique_ptr<Semaphore> in_flight_;
+  std::mutex transport_mu_;
+  std::shared_ptr<http::Client> http_;
+  uint64_t http_cert_generation_ = 0;
+  std::mutex discovery_mu_;
+  std::optional<Discovery> discovery_;
+};
+
+}  // namespace cairn::kube

@@ -1,0 +1,39 @@
+// kube/exec_credential: client-go credential plugins (kubeconfig users[].user.exec).
+//
+// The plugin runs as a child process with stdin from /dev/null, the kubeconfig's env added to
+// ours and KUBERNETES_EXEC_INFO describing the request (with the cluster when
+// provideClusterInfo is set). It prints an ExecCredential (client.authentication.k8s.io/v1 or
+// v1beta1, the version the kubeconfig asked for) holding a bearer token or a client certificate
+// and key, and optionally an expirationTimestamp after which it must be run again. Its stdout
+// holds a credential, so it never appears in a message; its stderr is quoted (redacted, cut
+// short) when it fails. A plugin that does not finish within the timeout is killed.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "kube/config.h"
+
+namespace cairn::kube {
+
+struct ExecCredential {
+  std::string token;
+  std::string client_cert_pem, client_key_pem;
+  std::optional<base::TimePoint> expiry;  // none: valid until the server rejects it
+};
+
+// The KUBERNETES_EXEC_INFO value for `exec`, from `cluster`.
+std::string ExecInfoJson(const ExecConfig& exec, const ClusterConfig& cluster);
+
+// Decodes the plugin's stdout. `plugin` names it in messages.
+base::Result<ExecCredential> ParseExecCredential(std::string_view out, const ExecConfig& exec);
+
+// Runs the plugin of `cluster.exec` and decodes what it printed.
+base::Result<ExecCredential> RunExecPlugin(
+    const ClusterConfig& cluster, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+}  // namespace cairn::kube
