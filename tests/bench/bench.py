@@ -16,6 +16,7 @@ import tempfile
 import time
 
 RSS_LIMIT_KIB = 64 * 1024
+SOURCE = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
 def parse_size(s):
@@ -133,13 +134,71 @@ def bench_upload(args, env):
         raise SystemExit("cairn exceeded the 64 MiB peak RSS target")
 
 
+def seed_configmaps(path, count, namespaces=10):
+    """A List of `count` ConfigMaps of mixed sizes (like real ones) over `namespaces`."""
+    rng = random.Random(7)
+    items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"bench-{n}"}}
+             for n in range(namespaces)]
+    for i in range(count):
+        size = rng.choice([64, 256, 1024, 4096])
+        items.append({"apiVersion": "v1", "kind": "ConfigMap",
+                      "metadata": {"name": f"cm-{i:06d}", "namespace": f"bench-{i % namespaces}",
+                                   "labels": {"app": f"app-{i % 50}", "tier": "bench"}},
+                      "data": {"config.yaml": "%x" % rng.getrandbits(size * 4)}})
+    with open(path, "w") as f:
+        json.dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
+
+
+def bench_kube_list(args, env):
+    """Lists N ConfigMaps through cairn's kube client page by page, next to kubectl."""
+    server = os.path.join(SOURCE, "hack", "kube-api-server", "kube-api-server")
+    rows = []
+    for count in [int(c) for c in args.counts.split(",")]:
+        work = tempfile.mkdtemp(prefix="cairn-bench-kube-")
+        try:
+            seed = os.path.join(work, "seed.json")
+            seed_configmaps(seed, count)
+            subprocess.run([server, "start", os.path.join(work, "kube"), "--seed", seed],
+                           check=True, capture_output=True, timeout=600)
+            kubeconfig = os.path.join(work, "kube", "kubeconfig")
+            secs, rss, out = timed(f"/usr/bin/time -f 'RSS %M' "
+                                   f"{os.path.join(args.build, 'bin', 'bench-kube-list')} "
+                                   f"--kubeconfig {kubeconfig} --count {count}", "/dev/null",
+                                   env, shell=True)
+            res = json.loads(out)
+            rows.append((count, "cairn kube::Client (limit 500)", res["seconds"], sum(rss),
+                         res["objects"]))
+            secs, rss, _ = timed(f"/usr/bin/time -f 'RSS %M' kubectl --kubeconfig {kubeconfig} "
+                                 f"get configmaps -A -o json >/dev/null", "/dev/null", env,
+                                 shell=True)
+            rows.append((count, "kubectl get configmaps -A -o json", secs, sum(rss), None))
+        finally:
+            subprocess.run([server, "stop", os.path.join(work, "kube")], capture_output=True)
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"\n{'objects':>8}  {'tool':<36}{'seconds':>9}{'objects/s':>11}{'peak RSS':>11}")
+    for count, tool, secs, rss, _ in rows:
+        print(f"{count:>8}  {tool:<36}{secs:>9.2f}{count / secs:>11.0f}{rss / 1024:>9.1f}Mi")
+    cairn = [(c, s, r) for c, t, s, r, _ in rows if t.startswith("cairn")]
+    kubectl = {c: (s, r) for c, t, s, r, _ in rows if t.startswith("kubectl")}
+    print("\nratios (cairn / kubectl): time lower is better, memory lower is better")
+    for c, s, r in cairn:
+        print(f"  {c:>8} objects: time x{s / kubectl[c][0]:.2f}   peak RSS x{r / kubectl[c][1]:.2f}")
+    if len(cairn) > 1:
+        print(f"cairn peak RSS from {cairn[0][0]} to {cairn[-1][0]} objects: "
+              f"x{cairn[-1][2] / cairn[0][2]:.2f} (flat is ~1.0)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("what", choices=["upload"])
+    ap.add_argument("what", choices=["upload", "kube-list"])
     ap.add_argument("--sizes", default="256MiB,1GiB")
+    ap.add_argument("--counts", default="20000,40000")
     ap.add_argument("--build", default=os.environ.get("CAIRN_BUILD_DIR", "build/release"))
     args = ap.parse_args()
     env = dict(os.environ)
+    if args.what == "kube-list":
+        bench_kube_list(args, env)
+        return
     for k in ["S3_ENDPOINT", "S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]:
         if not env.get(k):
             raise SystemExit(f"{k} is not set (scripts/bench starts the S3 test server)")
