@@ -339,7 +339,16 @@ Result<Response> Client::Do(const Request& req, const Hooks& hooks) {
     }
     base::LogDebug("retrying request",
                    {{"method", req.method}, {"host", HostOf(req.url)}, {"after", failure}});
-    clock_.SleepFor(*wait);
+    // Sleep in slices so a cancel (SIGTERM) ends the wait within 100 ms.
+    for (auto left = *wait; left.count() > 0; left -= std::chrono::milliseconds(100)) {
+      if (opts_.cancel && opts_.cancel->load()) break;
+      clock_.SleepFor(std::min(left, std::chrono::milliseconds(100)));
+    }
+    if (opts_.cancel && opts_.cancel->load()) {
+      Release(std::move(handle));
+      return base::Error(base::Code::kCancelled,
+                         "request to " + HostOf(req.url) + " cancelled after " + failure);
+    }
   }
 }
 

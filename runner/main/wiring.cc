@@ -108,7 +108,8 @@ std::string DescribeVault(const config::VaultConfig& v) {
 }
 
 base::Result<std::unique_ptr<store::ObjectStore>> OpenStore(const config::VaultConfig& v,
-                                                            const config::ResolvedSettings& s) {
+                                                            const config::ResolvedSettings& s,
+                                                            const std::atomic<bool>* cancel) {
   if (v.location.scheme == config::VaultUrl::Scheme::kFile) {
     auto posix = store::PosixStore::Open(v.location.path);
     if (!posix.ok()) return posix.status();
@@ -130,6 +131,7 @@ base::Result<std::unique_ptr<store::ObjectStore>> OpenStore(const config::VaultC
   o.http.ca_file = !v.ca_file.empty() ? v.ca_file : Env("AWS_CA_BUNDLE");
   o.http.insecure_skip_verify = v.insecure_skip_tls_verify;
   o.http.user_agent = Version();
+  o.http.cancel = cancel;
   if (v.insecure_skip_tls_verify) {
     base::LogWarn("TLS verification of the S3 endpoint is disabled (insecure_skip_tls_verify)");
   }

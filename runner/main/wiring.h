@@ -5,6 +5,7 @@
 // as exit code 2 with a message on stderr; nothing here touches the network.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,8 +42,9 @@ std::variant<Invocation, int> ParseInvocation(const config::FlagSet& flags, int 
 // Opens the vault's store: file:// → posix, s3:// → s3 with credentials from the vault's
 // credentials_file or the AWS environment. AWS_ENDPOINT_URL, AWS_REGION and AWS_CA_BUNDLE fill
 // what neither flags nor config set. The run's --timeout bounds every request's retries.
-base::Result<std::unique_ptr<store::ObjectStore>> OpenStore(const config::VaultConfig& vault,
-                                                            const config::ResolvedSettings& s);
+base::Result<std::unique_ptr<store::ObjectStore>> OpenStore(
+    const config::VaultConfig& vault, const config::ResolvedSettings& s,
+    const std::atomic<bool>* cancel = nullptr);
 
 // The cluster a run reports to (status ConfigMap, events): the one it runs in
 // (KUBERNETES_SERVICE_HOST), or the one --kubeconfig / [kubernetes] kubeconfig names. nullptr
