@@ -99,12 +99,113 @@ void FinishVault(const internal::NamedEntry& entry, VaultConfig& vault, Binder& 
   }
 }
 
+// --- [policies.NAME] (config/policy.h defines the value languages) --------------------------
+
+// An array of non-empty strings, each checked; a bad item is reported at its own position.
+Field<BackupPolicy> StringListField(std::string_view key,
+                                    std::vector<std::string> BackupPolicy::*member,
+                                    internal::StringCheck check) {
+  return {key, [member, check](const toml::node& n, BackupPolicy& out, Binder& b,
+                               const std::string& path) {
+            const auto* arr = n.as_array();
+            if (arr == nullptr) return internal::TypeError("an array of strings", n);
+            std::vector<std::string> values;
+            for (size_t i = 0; i < arr->size(); ++i) {
+              const toml::node& item = *arr->get(i);
+              const auto* s = item.as_string();
+              base::Status st = s == nullptr ? internal::TypeError("a string", item)
+                                : s->get().empty()
+                                    ? Error(Code::kInvalidArgument, "must not be empty")
+                                    : check(s->get());
+              if (!st.ok()) {
+                b.Add(internal::PositionOf(item.source()), path + "[" + std::to_string(i) + "]",
+                      st.message());
+                continue;
+              }
+              values.push_back(s->get());
+            }
+            out.*member = std::move(values);
+            return base::Status::Ok();
+          }};
+}
+
+Field<BackupPolicy> PolicyDurationField(std::string_view key,
+                                        base::Duration BackupPolicy::*member) {
+  return {key, [member](const toml::node& n, BackupPolicy& out, Binder&, const std::string&) {
+            ASSIGN_OR_RETURN(out.*member, internal::PositiveDuration(n));
+            return base::Status::Ok();
+          }};
+}
+
+base::Status CheckSelector(std::string_view v) { return ParseLabelSelector(v).status(); }
+
+// "auto" or a boolean, stored as "auto", "true" or "false".
+base::Status BindClusterResources(const toml::node& n, BackupPolicy& out, Binder&,
+                                  const std::string&) {
+  if (const auto* b = n.as_boolean()) {
+    out.include_cluster_resources = b->get() ? "true" : "false";
+    return base::Status::Ok();
+  }
+  const auto* s = n.as_string();
+  if (s == nullptr) return internal::TypeError("\"auto\", true or false", n);
+  if (s->get() != "auto") {
+    return Error(
+        Code::kInvalidArgument,
+        "invalid value '" + s->get() + "' (want \"auto\", true or false; booleans are not quoted)");
+  }
+  out.include_cluster_resources = "auto";
+  return base::Status::Ok();
+}
+
+base::Status BindSchedule(const toml::node& n, BackupPolicy& out, Binder&, const std::string&) {
+  const auto* s = n.as_string();
+  if (s == nullptr) return internal::TypeError("a string", n);
+  ASSIGN_OR_RETURN(out.schedule, ParseSchedule(s->get()));
+  return base::Status::Ok();
+}
+
+const std::vector<Field<BackupPolicy>>& PolicyFields() {
+  using namespace internal;  // NOLINT: the field factories
+  static const auto* fields = new std::vector<Field<BackupPolicy>>{
+      StringField("vault", &BackupPolicy::vault, CheckVaultName),
+      StringListField("include_namespaces", &BackupPolicy::include_namespaces,
+                      ValidateNamespacePattern),
+      StringListField("exclude_namespaces", &BackupPolicy::exclude_namespaces,
+                      ValidateNamespacePattern),
+      StringListField("include_resources", &BackupPolicy::include_resources, ValidateResourceName),
+      StringListField("exclude_resources", &BackupPolicy::exclude_resources, ValidateResourceName),
+      StringField("label_selector", &BackupPolicy::label_selector, CheckSelector),
+      StringListField("or_label_selectors", &BackupPolicy::or_label_selectors, CheckSelector),
+      {"include_cluster_resources", BindClusterResources},
+      EnumField("api_versions", &BackupPolicy::api_versions, {"all", "preferred"}),
+      PolicyDurationField("ttl", &BackupPolicy::ttl),
+      PolicyDurationField("timeout", &BackupPolicy::timeout),
+      {"schedule", BindSchedule},
+      IntField("compression_level", &BackupPolicy::compression_level, kMinCompressionLevel,
+               kMaxCompressionLevel),
+  };
+  return *fields;
+}
+
+void FinishPolicy(const internal::NamedEntry& entry, BackupPolicy& policy, Binder& b) {
+  policy.name = entry.name;
+  policy.origin = b.Origin(entry.pos);
+}
+
+std::string DefinedNames(const std::vector<std::string_view>& names) {
+  std::string out;
+  for (std::string_view n : names) out += (out.empty() ? "" : ", ") + std::string(n);
+  return out;
+}
+
 const std::vector<Field<Config>>& RootFields() {
   using namespace internal;  // NOLINT: the field factories
   static const auto* fields = new std::vector<Field<Config>>{
       SectionField("defaults", &Config::defaults, &DefaultsFields()),
       NamedTablesField("vaults", &Config::vaults, &VaultFields(), CheckVaultName, FinishVault),
       SectionField("kubernetes", &Config::kubernetes, &KubernetesFields()),
+      NamedTablesField("policies", &Config::policies, &PolicyFields(), ValidatePolicyName,
+                       FinishPolicy),
   };
   return *fields;
 }
@@ -124,6 +225,22 @@ void CrossCheck(const Config& cfg, Binder& b) {
         "vault '" + want + "' is not defined" + DidYouMean(want, names) +
             (defined.empty() ? " (no [vaults.NAME] tables in this file)"
                              : " (defined: " + defined + ")"));
+}
+
+// After the whole file: policies.NAME.vault must name a defined vault, and a policy without
+// `timeout` takes [defaults] timeout.
+void FinishPolicies(Config& cfg, Binder& b) {
+  std::vector<std::string_view> vaults;
+  for (const auto& [name, v] : cfg.vaults) vaults.push_back(name);
+  for (auto& [name, policy] : cfg.policies) {
+    const std::string path = "policies." + name;
+    if (!b.Find(path + ".timeout") && cfg.defaults.timeout) policy.timeout = *cfg.defaults.timeout;
+    if (policy.vault.empty() || cfg.vaults.count(policy.vault) > 0) continue;
+    b.Add(b.Find(path + ".vault").value_or(internal::Position{}), path + ".vault",
+          "vault '" + policy.vault + "' is not defined" + DidYouMean(policy.vault, vaults) +
+              (vaults.empty() ? " (no [vaults.NAME] tables in this file)"
+                              : " (defined: " + DefinedNames(vaults) + ")"));
+  }
 }
 
 std::string LowerFirst(std::string_view s) {
@@ -159,6 +276,7 @@ base::Result<Config> ParseConfig(std::string_view text, const std::string& path_
   cfg.path = path_for_messages;
   binder.BindTable(root, "", RootFields(), cfg);
   CrossCheck(cfg, binder);
+  FinishPolicies(cfg, binder);
   RETURN_IF_ERROR(binder.Finish());
   return cfg;
 }
@@ -180,6 +298,28 @@ base::Result<Config> LoadConfig(const std::string& path) {
                  "unable to read config '" + path + "': " + std::strerror(err));
   }
   return ParseConfig(text, path);
+}
+
+base::Result<BackupPolicy> SelectPolicy(const Config* cfg, std::string_view name) {
+  if (name.empty()) {
+    BackupPolicy p;
+    if (cfg != nullptr && cfg->defaults.timeout) p.timeout = *cfg->defaults.timeout;
+    return p;
+  }
+  const std::string flag = "--policy " + std::string(name) + ": ";
+  if (cfg == nullptr) {
+    return Error(Code::kInvalidArgument,
+                 flag + "there is no config file to define it (use --config FILE)");
+  }
+  auto it = cfg->policies.find(std::string(name));
+  if (it != cfg->policies.end()) return it->second;
+  std::vector<std::string_view> names;
+  for (const auto& [n, p] : cfg->policies) names.push_back(n);
+  return Error(Code::kInvalidArgument,
+               flag + "no policy '" + std::string(name) + "' in " + cfg->path +
+                   DidYouMean(name, names) +
+                   (names.empty() ? " (it defines no policies)"
+                                  : " (defined: " + DefinedNames(names) + ")"));
 }
 
 }  // namespace cairn::config

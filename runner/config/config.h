@@ -1,7 +1,8 @@
 // config/config: the cairn TOML config file (/etc/cairn/cairn.toml) as typed, validated structs.
 //
 // Contract: LoadConfig/ParseConfig either return a Config in which every value has been checked
-// (types, enums, sizes, URLs, vault names, defaults.vault naming a defined vault), or
+// (types, enums, sizes, URLs, vault names, defaults.vault and policies.NAME.vault naming a
+// defined vault, policies as config/policy.h describes), or
 // kInvalidArgument listing every problem found, one per line, in file order, each as
 // "FILE:LINE:COLUMN: KEY.PATH: what is wrong" (unknown keys: "unknown key 'a.b' (did you mean
 // 'c'?)"; TOML syntax errors carry toml++'s position). Keys absent from the file keep the
@@ -17,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "config/policy.h"
 #include "config/values.h"
 
 namespace cairn::config {
@@ -72,6 +74,7 @@ struct Config {
   Defaults defaults;
   std::map<std::string, VaultConfig> vaults;  // by name
   KubernetesConfig kubernetes;
+  std::map<std::string, BackupPolicy> policies;  // [policies.NAME] (config/policy.h), by name
   std::string path;  // the file it came from (as given to LoadConfig / ParseConfig)
 };
 
@@ -80,5 +83,10 @@ base::Result<Config> LoadConfig(const std::string& path);
 
 // Parses config text; `path_for_messages` prefixes every error and becomes Config::path.
 base::Result<Config> ParseConfig(std::string_view text, const std::string& path_for_messages);
+
+// The policy of a run (--policy NAME): [policies.NAME] of `cfg` (kInvalidArgument naming the
+// defined policies when there is none), or for an empty `name` an ad-hoc policy with the
+// built-in defaults and [defaults] timeout. `cfg` is null when there is no config file.
+base::Result<BackupPolicy> SelectPolicy(const Config* cfg, std::string_view name);
 
 }  // namespace cairn::config

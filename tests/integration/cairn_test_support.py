@@ -113,9 +113,10 @@ class KubeApiServer:
         if not os.path.exists(script):
             raise unittest.SkipTest("the Kubernetes API test server is not present")
         self.dir = tempfile.mkdtemp(prefix="cairn-kube-")
-        self.proc = subprocess.Popen(
-            [sys.executable, script, "--listen", "127.0.0.1:0", "--dir", self.dir, *extra_args],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "server.log"), "w"))
+        with open(os.path.join(self.dir, "server.log"), "w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, script, "--listen", "127.0.0.1:0", "--dir", self.dir,
+                 *extra_args], stdout=subprocess.DEVNULL, stderr=log)
         self.kubeconfig = os.path.join(self.dir, "kubeconfig")
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -124,9 +125,10 @@ class KubeApiServer:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
+        with open(os.path.join(self.dir, "server.log")) as f:
+            log = f.read()[-2000:]
         self.stop()
-        raise RuntimeError("kube api server did not start: " +
-                           open(os.path.join(self.dir, "server.log")).read()[-2000:])
+        raise RuntimeError("kube api server did not start: " + log)
 
     def kubectl(self, *args, input=None, check=True):
         p = subprocess.run(["kubectl", "--kubeconfig", self.kubeconfig, *args], input=input,
@@ -155,8 +157,10 @@ def _kube_admin(self, body):
     """POSTs to the test server's admin API (faults, forbidden resources)."""
     import ssl
     import urllib.request
-    port = open(os.path.join(self.dir, "port")).read().strip()
-    token = open(os.path.join(self.dir, "token")).read().strip()
+    with open(os.path.join(self.dir, "port")) as f:
+        port = f.read().strip()
+    with open(os.path.join(self.dir, "token")) as f:
+        token = f.read().strip()
     ctx = ssl.create_default_context(cafile=os.path.join(self.dir, "ca.crt"))
     req = urllib.request.Request(f"https://127.0.0.1:{port}/__admin/", method="POST",
                                  data=json.dumps(body).encode(),

@@ -1,0 +1,127 @@
+// config/policy: backup policies, [policies.NAME] in the config file or the same keys as flags.
+//
+// A BackupPolicy says what one backup-run takes (namespaces, resources, label selectors,
+// cluster-scoped objects, API versions) and how (vault, ttl, timeout, schedule, compression).
+// Everything in it has been validated: namespace patterns are well-formed globs, resource
+// names have a valid form, label selectors parse, the schedule is a valid 5-field cron
+// expression or an interval, and `vault` names a vault defined in the same file. The config
+// loader (config.h) binds [policies.NAME] and reports problems as FILE:LINE:COLUMN like every
+// other key; PolicyFromFlags applies the flags of a one-off run on top of a policy.
+//
+// The pattern and selector languages are defined here, beside their validation, so the
+// config and the backup (ops/backup/selection.h) can never disagree about what they mean:
+//   - namespace patterns are fnmatch-style globs: `*`, `?`, `[a-z]`, `[!a-z]` (or `[^a-z]`);
+//   - resources are `resource` ("deployments"), `resource.group` ("deployments.apps") or
+//     `Kind` ("Deployment", matched case-insensitively), optionally `Kind.group`; "*" is all;
+//   - label selectors are Kubernetes' syntax: `a=b`, `a==b`, `a!=b`, `a in (b,c)`,
+//     `a notin (b,c)`, `a` (exists), `!a` (does not exist), comma-separated (AND).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "config/flags.h"
+
+namespace cairn::config {
+
+// `schedule`: a 5-field cron expression (or @daily-style descriptor) for a CronJob, or an
+// interval ("6h30m") for a run started by a more frequent CronJob with --min-interval.
+struct Schedule {
+  std::string text;                        // as written; empty: no schedule
+  std::optional<base::Duration> interval;  // set for the interval form
+  bool empty() const { return text.empty(); }
+  bool is_cron() const { return !text.empty() && !interval.has_value(); }
+};
+
+inline constexpr base::Duration kDefaultTtl = std::chrono::hours(720);
+inline constexpr base::Duration kDefaultPolicyTimeout = std::chrono::minutes(60);
+inline constexpr base::Duration kMinScheduleInterval = std::chrono::minutes(1);
+inline constexpr int kDefaultCompressionLevel = 3;
+inline constexpr int kMinCompressionLevel = 1;
+inline constexpr int kMaxCompressionLevel = 19;
+
+// [policies.NAME]
+struct BackupPolicy {
+  std::string name;   // NAME: same rules as vault names; "" for an ad-hoc (flags only) run
+  std::string vault;  // a vault defined in the config; "" = the run's usual vault choice
+  std::vector<std::string> include_namespaces;  // globs; empty = every namespace
+  std::vector<std::string> exclude_namespaces;  // globs
+  std::vector<std::string> include_resources;   // empty = every resource
+  std::vector<std::string> exclude_resources;
+  std::string label_selector;                   // "" = none
+  std::vector<std::string> or_label_selectors;  // an object matching any of them is selected
+  // "auto": the cluster-scoped objects the selected namespaces depend on
+  // (ops/backup/dependencies.h); "true": every cluster-scoped object; "false": none. The file
+  // takes the string "auto" or a boolean; it is stored as one of these three words.
+  std::string include_cluster_resources = "auto";
+  std::string api_versions = "all";  // "all" served versions of each resource, or "preferred"
+  base::Duration ttl = kDefaultTtl;
+  // Whole-run deadline. A policy without the key takes [defaults] timeout when that is set.
+  base::Duration timeout = kDefaultPolicyTimeout;
+  Schedule schedule;
+  int compression_level = kDefaultCompressionLevel;  // zstd level, 1..19
+  std::string origin;  // "FILE:LINE" of [policies.NAME]; empty when ad hoc
+};
+
+// Policy names become label values (cairn.io/policy) and run-name prefixes: the vault-name
+// rules ([a-z0-9][-a-z0-9]*, at most 63 characters, ending with a letter or digit).
+base::Status ValidatePolicyName(std::string_view name);
+
+// --- Value languages -------------------------------------------------------------------------
+
+// A namespace glob: lowercase letters, digits and '-', plus `*`, `?` and bracket classes.
+base::Status ValidateNamespacePattern(std::string_view pattern);
+// fnmatch(3) without flags over the whole of `s`. A malformed class matches nothing.
+bool GlobMatch(std::string_view pattern, std::string_view s);
+// True when `pattern` has no glob metacharacter (it can only name one namespace literally).
+bool IsLiteralPattern(std::string_view pattern);
+
+// `resource`, `resource.group`, `Kind`, `Kind.group` or "*".
+base::Status ValidateResourceName(std::string_view name);
+
+// One requirement of a label selector.
+struct LabelRequirement {
+  enum class Op { kEquals, kNotEquals, kIn, kNotIn, kExists, kNotExists };
+  std::string key;
+  Op op = Op::kExists;
+  std::vector<std::string> values;  // one for kEquals/kNotEquals, sorted set for kIn/kNotIn
+  bool operator==(const LabelRequirement&) const = default;
+};
+
+// Parses a Kubernetes label selector; "" is the empty selector (no requirements: matches
+// everything). Keys are qualified names (optional DNS-subdomain prefix and '/'), values are
+// label values (at most 63 characters, may be empty). `>`/`<` (node selectors only) are
+// rejected.
+base::Result<std::vector<LabelRequirement>> ParseLabelSelector(std::string_view selector);
+
+// A 5-field cron expression as Kubernetes CronJobs accept it (minute hour day-of-month month
+// day-of-week; `*`, `?`, lists, ranges, steps, JAN-DEC and SUN-SAT names; day-of-week 0-6),
+// or @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly.
+base::Status ValidateCron(std::string_view expr);
+// A cron expression or a positive interval of at least kMinScheduleInterval.
+base::Result<Schedule> ParseSchedule(std::string_view text);
+
+// --- Flags -----------------------------------------------------------------------------------
+
+// Registers one flag per policy key: --include-namespaces,
+// --exclude-namespaces, --include-resources, --exclude-resources (comma lists),
+// --label-selector, --or-label-selectors ("A or B", Velero's form: commas belong to the
+// selectors), --include-cluster-resources auto|true|false, --api-versions all|preferred,
+// --ttl, --compression-level. The policy's timeout is the common --timeout. `vault` has no
+// flag of its own: --vault/--url choose the vault (config/cli.h ResolveVault). --policy NAME
+// is the executable's (SelectPolicy in config.h resolves it).
+void AddPolicyFlags(FlagSet& flags);
+
+// `base` with every policy flag that was given applied on top (flags win; a list flag
+// replaces the list). Values are validated like the config's; errors name the flag.
+base::Result<BackupPolicy> PolicyFromFlags(const ParsedFlags& flags, const BackupPolicy& base);
+
+// Splits an --or-label-selectors value on " or " and validates each selector.
+base::Result<std::vector<std::string>> SplitOrSelectors(std::string_view value);
+
+}  // namespace cairn::config

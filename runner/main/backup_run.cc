@@ -1,0 +1,230 @@
+// backup-run: API objects of selected namespaces → tar+zstd archive and manifest in a vault
+// (runner/ops/backup). Exit 0 Completed, 3 PartiallyFailed, 1 Failed, 2 bad invocation.
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "base/log.h"
+#include "kube/config.h"
+#include "main/wiring.h"
+#include "ops/backup/backup.h"
+#include "report/identity.h"
+#include "vault/catalog.h"
+
+using namespace cairn;
+
+namespace {
+
+std::atomic<bool> g_cancel{false};
+std::atomic<int> g_signal{0};
+
+extern "C" void OnSignal(int sig) {
+  g_signal = sig;
+  g_cancel = true;
+}
+
+int Usage(const std::string& msg) {
+  std::fprintf(stderr, "backup-run: %s\nrun 'backup-run --help' for usage\n", msg.c_str());
+  return wiring::kExitUsage;
+}
+
+std::string Summary(const vault::RunStatus& st) {
+  auto count = [&](const char* k) {
+    auto it = st.counts.find(k);
+    return it == st.counts.end() ? int64_t{0} : it->second;
+  };
+  auto size = [&](const char* k) {
+    auto it = st.sizes.find(k);
+    return it == st.sizes.end() ? int64_t{0} : it->second;
+  };
+  char buf[512];
+  std::snprintf(
+      buf, sizeof buf,
+      "backup %s: %s\n  objects %lld in %lld namespaces (%lld cluster-scoped), "
+      "%lld archive entries\n  stored %lld bytes (%lld before compression), %.1fs\n",
+      st.name.c_str(), st.phase.c_str(), static_cast<long long>(count("objects")),
+      static_cast<long long>(count("namespaces")), static_cast<long long>(count("clusterObjects")),
+      static_cast<long long>(count("entries")), static_cast<long long>(size("storedBytes")),
+      static_cast<long long>(size("logicalBytes")), st.duration_seconds);
+  std::string out = buf;
+  for (const auto& e : st.errors.items) {
+    out +=
+        "  error [" + e.scope + "] " + (e.object.empty() ? "" : e.object + ": ") + e.message + "\n";
+  }
+  for (const auto& w : st.warnings.items) out += "  warning [" + w.scope + "] " + w.message + "\n";
+  if (!st.message.empty()) out += "  " + st.message + "\n";
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  config::FlagSet flags("backup-run",
+                        "backs up the API objects of selected namespaces into a vault: a "
+                        "streamed tar+zstd archive and a checksummed manifest");
+  flags.AddString("policy", "NAME", "the backup policy ([policies.NAME] in the config)");
+  flags.AddString("name", "NAME", "the backup name (default: <policy>-<YYYYMMDDHHMMSS>)");
+  flags.AddDuration("min-interval", "DURATION",
+                    "do nothing (exit 0) when the policy's last successful backup is younger");
+  config::AddPolicyFlags(flags);
+  std::string log;
+  base::SetLogCapture(&log);
+  auto parsed = wiring::ParseInvocation(flags, argc, argv);
+  if (auto* code = std::get_if<int>(&parsed)) return *code;
+  auto& inv = std::get<wiring::Invocation>(parsed);
+  base::Clock& clock = base::RealClock();
+
+  // The policy: from the config by name, then the flags on top.
+  config::BackupPolicy base_policy;
+  const std::string policy_name = inv.flags.GetString("policy");
+  if (!policy_name.empty()) {
+    if (!inv.config || !inv.config->policies.count(policy_name)) {
+      return Usage("no backup policy '" + policy_name + "' in the config" +
+                   (inv.config ? " (" + inv.config->path + ")" : " (no --config given)"));
+    }
+    base_policy = inv.config->policies.at(policy_name);
+  }
+  auto policy = config::PolicyFromFlags(inv.flags, base_policy);
+  if (!policy.ok()) return Usage(policy.status().message());
+  if (!policy->vault.empty() && inv.common.vault.empty() && inv.common.url.empty()) {
+    config::CommonFlags with_vault = inv.common;
+    with_vault.vault = policy->vault;
+    auto v = config::ResolveVault(inv.config ? &*inv.config : nullptr, with_vault);
+    if (!v.ok()) return Usage(v.status().message());
+    inv.vault = std::move(v).value();
+  }
+  const config::VaultConfig& vc = inv.vault.vault;
+
+  ops::backup::Options opts;
+  opts.policy = *policy;
+  opts.vault_name = vc.name;
+  opts.created_by = wiring::Version();
+  opts.own_namespace = std::getenv("POD_NAMESPACE") ? std::getenv("POD_NAMESPACE") : "";
+  opts.name = inv.flags.GetString("name");
+  if (opts.name.empty()) {
+    if (policy_name.empty())
+      return Usage("give --name NAME, or --policy NAME for a generated name");
+    opts.name = policy_name + "-" + base::FormatCompact(clock.Now());
+    opts.from_schedule = true;
+  }
+  if (auto st = vault::ValidateName(opts.name, "backup name"); !st.ok()) return Usage(st.message());
+
+  // Stores: the data path stops on SIGTERM; status writes after it must still work.
+  config::ResolvedSettings data_settings = inv.settings;
+  auto status_store = wiring::OpenStore(vc, inv.settings);
+  if (!status_store.ok()) {
+    if (status_store.status().code() == base::Code::kInvalidArgument) {
+      return Usage(status_store.status().message());
+    }
+    std::fprintf(stderr, "BackupFailed: %s\n", status_store.status().message().c_str());
+    return wiring::kExitFailed;
+  }
+  auto data_store = wiring::OpenStore(vc, inv.settings, &g_cancel);
+  vault::Layout layout = wiring::LayoutFor(vc);
+
+  if (auto min = inv.flags.GetDuration("min-interval")) {
+    auto backups = vault::ListBackups(**status_store, layout);
+    if (backups.ok()) {
+      for (const auto& b : *backups) {
+        if (b.complete && b.status && b.status->policy == opts.policy.name &&
+            b.status->phase == vault::kPhaseCompleted && clock.Now() - b.created < *min) {
+          std::printf("backup-run: last successful backup %s is younger than %s: nothing to do\n",
+                      b.name.c_str(), base::FormatDuration(*min).c_str());
+          return wiring::kExitOk;
+        }
+      }
+    }
+  }
+
+  // The cluster: one client for the data path (cancellable), one for reporting.
+  auto cluster_cfg = kube::LoadClusterConfig({inv.settings.kubeconfig, inv.settings.context});
+  if (!cluster_cfg.ok()) return Usage(cluster_cfg.status().message());
+  kube::ClientOptions kopts;
+  kopts.user_agent = wiring::Version();
+  kopts.cancel = &g_cancel;
+  auto kube = kube::Client::Create(*cluster_cfg, kopts);
+  if (!kube.ok()) return Usage(kube.status().message());
+  std::vector<std::string> warnings;
+  std::unique_ptr<kube::Client> report_kube = wiring::OpenCluster(inv, &warnings);
+  if (!report_kube) {
+    kube::ClientOptions ro;
+    ro.retry.overall_deadline = std::chrono::milliseconds(20'000);
+    auto rk = kube::Client::Create(*cluster_cfg, ro);
+    if (rk.ok()) report_kube = std::move(rk).value();
+  }
+  report::Identity id = report::WhoAmI(*report_kube, &warnings);
+  if (opts.own_namespace.empty() && !id.pod.empty()) opts.own_namespace = id.namespace_name;
+  report::ClusterReporter cluster(*report_kube, id, "backup", clock);
+
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  std::atomic<bool> timed_out{false};
+  std::thread watchdog([&] {
+    auto deadline = clock.Steady() + opts.policy.timeout;
+    while (!g_cancel.load() && clock.Steady() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!g_cancel.load()) {
+      timed_out = true;
+      g_cancel = true;
+    }
+  });
+  auto stop_watchdog = [&] {
+    if (!g_cancel.load()) g_cancel = true;  // ends the watchdog loop
+    watchdog.join();
+  };
+
+  report::Reporter reporter(status_store->get(),
+                            layout.BackupObjectKey(opts.name, vault::kStatusObject), &cluster);
+  ops::backup::Deps deps{**data_store,
+                         layout,
+                         **kube,
+                         reporter,
+                         clock,
+                         g_cancel,
+                         [&]() -> std::string {
+                           if (timed_out) {
+                             return "timeout " + base::FormatDuration(opts.policy.timeout) +
+                                    " exceeded";
+                           }
+                           return g_signal == SIGINT ? "interrupted (SIGINT)" : "received SIGTERM";
+                         },
+                         &log};
+
+  if (inv.settings.dry_run) {
+    auto plan = ops::backup::MakePlan(deps, opts);
+    stop_watchdog();
+    std::fputs(ops::backup::FormatPlan(plan).c_str(), stdout);
+    return plan.errors.empty() ? wiring::kExitOk : wiring::kExitPartiallyFailed;
+  }
+
+  base::LogInfo("backup started", {{"backup", opts.name}, {"vault", vc.name}});
+  ops::backup::Outcome outcome = ops::backup::Run(deps, opts);
+  const bool cancelled_by_signal = g_cancel.load() && !timed_out && g_signal != 0;
+  stop_watchdog();
+  (void)cancelled_by_signal;
+  vault::RunStatus& st = outcome.status;
+  for (const auto& w : warnings) st.AddWarning(vault::kScopeCluster, w);
+  st.job = {id.namespace_name, id.job, id.pod, id.cronjob, {}};
+  const std::string reason = st.phase == vault::kPhaseCompleted         ? "BackupSucceeded"
+                             : st.phase == vault::kPhasePartiallyFailed ? "BackupPartiallyFailed"
+                                                                        : "BackupFailed";
+  report::Event event{st.phase == vault::kPhaseCompleted ? "Normal" : "Warning", reason,
+                      st.message};
+  std::string failure = st.phase == vault::kPhaseFailed ? reason + ": " + st.message : "";
+  if (outcome.owns_name) {
+    for (const auto& w : reporter.Publish(st, event, failure)) st.AddWarning("cluster", w);
+  } else {  // the name belongs to an existing backup: leave its status and ConfigMap alone
+    report::Reporter events_only(nullptr, "", nullptr);
+    events_only.Publish(st, std::nullopt, failure);
+    if (auto e = cluster.Emit(st, event); !e.ok()) st.AddWarning("cluster", e.message());
+  }
+  std::string out = inv.settings.output == "json" ? vault::ToJson(st) : Summary(st);
+  std::fputs(base::Redact(out).c_str(), stdout);
+  if (st.phase == vault::kPhaseFailed)
+    base::LogError(failure, {{"backup", opts.name}});
+  else
+    base::LogInfo(reason + ": " + st.message, {{"backup", opts.name}});
+  base::SetLogCapture(nullptr);
+  return outcome.exit_code;
+}

@@ -1,0 +1,73 @@
+// ops/backup: one backup run, end to end (issue: backup-run).
+//
+// Phases, in order: check the vault and the name (a name that exists is refused without
+// touching it), status InProgress (vault, ConfigMap, BackupStarted event) with a heartbeat,
+// discover and select resources, stream every selected object as JSON into
+// tar → zstd → multipart upload (several resources listed in parallel, one page held per
+// lister), pull in the cluster-scoped objects the namespaces depend on (auto), upload the
+// object list and the run's log, publish the manifest last (conditional create), final status
+// and event. Completed (exit 0) has no errors; PartiallyFailed (3) names every resource or
+// object that failed; Failed (1) published no manifest. Cancel (SIGTERM, timeout) aborts the
+// uploads, so nothing is ever visible as a backup; gc removes the incomplete upload.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "config/policy.h"
+#include "kube/client.h"
+#include "report/reporter.h"
+#include "store/object_store.h"
+#include "vault/layout.h"
+#include "vault/status.h"
+
+namespace cairn::ops::backup {
+
+struct Options {
+  config::BackupPolicy policy;
+  std::string name;  // the backup name (validated)
+  bool from_schedule = false;
+  std::string vault_name;
+  std::string own_namespace;  // cairn's namespace: excluded unless named
+  std::string created_by;     // "cairn 0.1.0"
+  int parallel_lists = 4;
+  int zstd_workers = 2;
+  std::chrono::seconds heartbeat{30};
+};
+
+struct Deps {
+  store::ObjectStore& store;  // the data path; its transfers stop when `cancel` is set
+  vault::Layout layout;
+  kube::Client& kube;
+  report::Reporter& reporter;
+  base::Clock& clock;
+  const std::atomic<bool>& cancel;
+  // Why `cancel` was set ("received SIGTERM", "timeout 60m0s exceeded"), read once it is.
+  std::function<std::string()> cancel_reason;
+  // The run's own log so far (JSON lines), uploaded as logs.jsonl.zst before the manifest.
+  const std::string* log = nullptr;
+};
+
+// What a run would back up (--dry-run): nothing is written.
+struct Plan {
+  std::map<std::string, std::map<std::string, int64_t>> counts;  // namespace → resource → n
+  std::vector<std::pair<std::string, std::string>> pulled_in;    // object → reason
+  std::vector<std::string> skipped;                              // resource: reason
+  std::vector<std::string> errors;
+};
+Plan MakePlan(Deps& deps, const Options& opts);
+std::string FormatPlan(const Plan& plan);
+
+struct Outcome {
+  vault::RunStatus status;
+  int exit_code = 1;
+  // False when the name was taken: the existing backup's status must not be overwritten.
+  bool owns_name = true;
+};
+Outcome Run(Deps& deps, const Options& opts);
+
+}  // namespace cairn::ops::backup

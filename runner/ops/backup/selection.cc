@@ -1,0 +1,309 @@
+#include "ops/backup/selection.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+#include <tuple>
+#include <utility>
+
+namespace cairn::ops::backup {
+namespace {
+
+using config::BackupPolicy;
+using config::LabelRequirement;
+using nlohmann::json;
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool Contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+const json* Member(const json& j, std::string_view key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+std::string_view StringAt(const json& j, std::string_view a, std::string_view b) {
+  const json* outer = Member(j, a);
+  const json* v = outer == nullptr ? nullptr : Member(*outer, b);
+  return v != nullptr && v->is_string() ? std::string_view(v->get_ref<const std::string&>()) : "";
+}
+
+bool NeverBackedUp(const kube::ApiResource& r) {
+  const std::string q = QualifiedResource(r);
+  for (std::string_view n : kNeverBackedUp) {
+    if (n == q) return true;
+  }
+  for (std::string_view g : kNeverBackedUpGroups) {
+    if (g == r.group) return true;
+  }
+  return false;
+}
+
+// "v1beta2" -> (1, stability 1, 2); stability 2 = GA, 1 = beta, 0 = alpha. nullopt otherwise.
+std::optional<std::tuple<int, int, int>> KubeVersion(std::string_view v) {
+  if (v.size() < 2 || v[0] != 'v') return std::nullopt;
+  auto number = [](std::string_view s, int* out) {
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && ptr == s.data() + s.size() && !s.empty() && s[0] != '0';
+  };
+  const size_t end = v.find_first_not_of("0123456789", 1);
+  int major = 0;
+  if (!number(v.substr(1, end == std::string_view::npos ? end : end - 1), &major)) {
+    return std::nullopt;
+  }
+  if (end == std::string_view::npos) return std::tuple(major, 2, 0);
+  std::string_view rest = v.substr(end);
+  int stability = 0;
+  if (rest.rfind("beta", 0) == 0) {
+    stability = 1;
+    rest.remove_prefix(4);
+  } else if (rest.rfind("alpha", 0) == 0) {
+    rest.remove_prefix(5);
+  } else {
+    return std::nullopt;
+  }
+  int minor = 0;
+  if (!number(rest, &minor)) return std::nullopt;
+  return std::tuple(major, stability, minor);
+}
+
+}  // namespace
+
+bool NamespaceSelected(std::string_view ns, const BackupPolicy& policy,
+                       std::string_view own_namespace) {
+  const bool named_literally = Contains(policy.include_namespaces, ns);
+  bool protected_ns = !own_namespace.empty() && ns == own_namespace;
+  for (std::string_view s : kSystemNamespaces) protected_ns = protected_ns || ns == s;
+  if (protected_ns && !named_literally) return false;
+  bool included = policy.include_namespaces.empty() || named_literally;
+  for (const std::string& p : policy.include_namespaces) {
+    included = included || config::GlobMatch(p, ns);
+  }
+  if (!included) return false;
+  for (const std::string& p : policy.exclude_namespaces) {
+    if (config::GlobMatch(p, ns)) return false;
+  }
+  return true;
+}
+
+std::string QualifiedResource(const kube::ApiResource& r) {
+  return r.group.empty() ? r.resource : r.resource + "." + r.group;
+}
+
+bool ResourceMatches(const kube::ApiResource& r, std::string_view item) {
+  if (item == "*") return true;
+  const size_t dot = item.find('.');
+  const std::string_view head = item.substr(0, dot);
+  if (dot != std::string_view::npos && !EqualsIgnoreCase(item.substr(dot + 1), r.group)) {
+    return false;
+  }
+  return head == r.resource || EqualsIgnoreCase(head, r.kind);
+}
+
+bool VersionPrecedes(std::string_view a, std::string_view b) {
+  const auto ka = KubeVersion(a), kb = KubeVersion(b);
+  if (ka && kb) {
+    const auto& [ma, sa, na] = *ka;
+    const auto& [mb, sb, nb] = *kb;
+    if (sa != sb) return sa > sb;
+    if (ma != mb) return ma > mb;
+    return na > nb;
+  }
+  if (ka || kb) return ka.has_value();
+  return a < b;
+}
+
+std::vector<ResourceChoice> SelectResources(const kube::Discovery& discovery,
+                                            const BackupPolicy& policy,
+                                            std::vector<std::string>* skipped_with_reason) {
+  std::vector<std::string> skipped;
+  // group+resource -> its listable versions.
+  std::map<std::pair<std::string, std::string>, std::vector<const kube::ApiResource*>> by_name;
+  for (const kube::ApiResource& r : discovery.resources) {
+    if (!Contains(r.verbs, "list") || !Contains(r.verbs, "get")) continue;
+    by_name[{r.group, r.resource}].push_back(&r);
+  }
+  std::vector<bool> include_matched(policy.include_resources.size(), false);
+  std::vector<ResourceChoice> out;
+  for (const auto& [key, served] : by_name) {
+    // The primary version: the group's preferred one, else the highest served.
+    const std::string preferred = discovery.PreferredVersion(key.first);
+    std::vector<const kube::ApiResource*> ordered = served;
+    std::sort(ordered.begin(), ordered.end(), [&](const auto* a, const auto* b) {
+      if ((a->version == preferred) != (b->version == preferred)) return a->version == preferred;
+      return VersionPrecedes(a->version, b->version);
+    });
+    const kube::ApiResource& r = *ordered.front();
+
+    bool included = policy.include_resources.empty();
+    bool named = false;  // by an include_resources item other than "*"
+    for (size_t i = 0; i < policy.include_resources.size(); ++i) {
+      if (!ResourceMatches(r, policy.include_resources[i])) continue;
+      included = include_matched[i] = true;
+      named = named || policy.include_resources[i] != "*";
+    }
+    for (const std::string& item : policy.exclude_resources) {
+      if (ResourceMatches(r, item)) included = false;
+    }
+    if (!included) continue;
+    if (!r.namespaced && policy.include_cluster_resources == "false") {
+      if (named && !NeverBackedUp(r)) {
+        skipped.push_back(QualifiedResource(r) +
+                          ": cluster-scoped, and include_cluster_resources is false");
+      }
+      continue;
+    }
+    if (NeverBackedUp(r)) {
+      // Only worth a warning where the user could have expected the resource.
+      if (r.namespaced || policy.include_cluster_resources == "true") {
+        skipped.push_back(QualifiedResource(r) + ": " + std::string(kRegeneratedReason));
+      }
+      continue;
+    }
+    ResourceChoice choice;
+    choice.resource = &r;
+    for (const kube::ApiResource* v : ordered) {
+      choice.versions.push_back(v->version);
+      if (policy.api_versions == "preferred") break;
+    }
+    choice.cluster_auto = !r.namespaced && policy.include_cluster_resources == "auto";
+    out.push_back(std::move(choice));
+  }
+  for (size_t i = 0; i < policy.include_resources.size(); ++i) {
+    if (!include_matched[i]) {
+      skipped.push_back("include_resources '" + policy.include_resources[i] +
+                        "': matches no listable resource");
+    }
+  }
+  for (const std::string& gv : discovery.failed) {
+    skipped.push_back(gv + ": not discovered, its resources are not backed up");
+  }
+  if (skipped_with_reason != nullptr) {
+    skipped_with_reason->insert(skipped_with_reason->end(), skipped.begin(), skipped.end());
+  }
+  return out;
+}
+
+bool ObjectExcludedByLabel(const json& obj) {
+  const json* meta = Member(obj, "metadata");
+  const json* labels = meta == nullptr ? nullptr : Member(*meta, "labels");
+  const json* v = labels == nullptr ? nullptr : Member(*labels, kExcludeLabel);
+  return v != nullptr && v->is_string() && v->get_ref<const std::string&>() == "true";
+}
+
+std::optional<std::string> RegeneratedObjectReason(const kube::ApiResource& r, const json& obj) {
+  const std::string prefix = std::string(kRegeneratedReason) + ": ";
+  if (r.group == "apiregistration.k8s.io" && r.resource == "apiservices") {
+    const json* spec = Member(obj, "spec");
+    const json* service = spec == nullptr ? nullptr : Member(*spec, "service");
+    if (service == nullptr || service->is_null()) {
+      return prefix + "APIService served by the kube-apiserver itself";
+    }
+  } else if (r.group.empty() && r.resource == "pods") {
+    const json* meta = Member(obj, "metadata");
+    const json* annotations = meta == nullptr ? nullptr : Member(*meta, "annotations");
+    if (annotations != nullptr && Member(*annotations, "kubernetes.io/config.mirror") != nullptr) {
+      return prefix + "mirror pod of a static pod, recreated by the kubelet";
+    }
+  } else if (r.group.empty() && r.resource == "configmaps" &&
+             StringAt(obj, "metadata", "name") == "kube-root-ca.crt") {
+    return prefix + "published in every namespace by the root CA publisher";
+  }
+  return std::nullopt;
+}
+
+LabelMap LabelsOf(const json& obj) {
+  LabelMap out;
+  const json* meta = Member(obj, "metadata");
+  const json* labels = meta == nullptr ? nullptr : Member(*meta, "labels");
+  if (labels == nullptr || !labels->is_object()) return out;
+  for (auto it = labels->begin(); it != labels->end(); ++it) {
+    if (it->is_string()) out.emplace(it.key(), it->get<std::string>());
+  }
+  return out;
+}
+
+base::Result<LabelSelector> LabelSelector::Parse(std::string_view selector) {
+  ASSIGN_OR_RETURN(std::vector<LabelRequirement> reqs, config::ParseLabelSelector(selector));
+  LabelSelector s;
+  s.requirements_ = std::move(reqs);
+  return s;
+}
+
+bool LabelSelector::Matches(const LabelMap& labels) const {
+  for (const LabelRequirement& r : requirements_) {
+    auto it = labels.find(r.key);
+    const bool has = it != labels.end();
+    const bool listed = has && Contains(r.values, it->second);
+    bool ok = false;
+    switch (r.op) {
+      case LabelRequirement::Op::kEquals:
+      case LabelRequirement::Op::kIn: ok = listed; break;
+      case LabelRequirement::Op::kNotEquals:
+      case LabelRequirement::Op::kNotIn: ok = !listed; break;
+      case LabelRequirement::Op::kExists: ok = has; break;
+      case LabelRequirement::Op::kNotExists: ok = !has; break;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+base::Result<PolicySelectors> PolicySelectors::Create(const BackupPolicy& policy) {
+  PolicySelectors out;
+  if (!policy.label_selector.empty()) {
+    ASSIGN_OR_RETURN(LabelSelector s, LabelSelector::Parse(policy.label_selector));
+    out.any_of_.push_back(std::move(s));
+  }
+  for (const std::string& text : policy.or_label_selectors) {
+    ASSIGN_OR_RETURN(LabelSelector s, LabelSelector::Parse(text));
+    out.any_of_.push_back(std::move(s));
+  }
+  return out;
+}
+
+bool PolicySelectors::Matches(const LabelMap& labels) const {
+  if (any_of_.empty()) return true;
+  return std::any_of(any_of_.begin(), any_of_.end(),
+                     [&](const LabelSelector& s) { return s.Matches(labels); });
+}
+
+bool MatchesPolicySelectors(const LabelMap& labels, const BackupPolicy& policy) {
+  base::Result<PolicySelectors> s = PolicySelectors::Create(policy);
+  return s.ok() && s->Matches(labels);
+}
+
+std::optional<std::string> ServerSideSelector(const BackupPolicy& policy) {
+  const size_t count = (policy.label_selector.empty() ? 0 : 1) + policy.or_label_selectors.size();
+  if (count != 1) return std::nullopt;
+  return policy.label_selector.empty() ? policy.or_label_selectors.front() : policy.label_selector;
+}
+
+std::string ObjectEntryPath(const kube::ApiResource& r, std::string_view version,
+                            std::string_view ns, std::string_view name) {
+  std::string out = "resources/";
+  out += r.group.empty() ? "core" : r.group;
+  out += "/" + r.resource + "/";
+  out += version;
+  if (r.namespaced) {
+    out += "/namespaces/";
+    out += ns;
+  } else {
+    out += "/cluster";
+  }
+  out += "/";
+  out += name;
+  out += ".json";
+  return out;
+}
+
+}  // namespace cairn::ops::backup

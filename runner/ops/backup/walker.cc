@@ -1,0 +1,173 @@
+#include "ops/backup/walker.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "base/log.h"
+
+namespace cairn::ops::backup {
+namespace {
+
+std::string ResourceName(const kube::ApiResource& r) {
+  return r.group.empty() ? r.resource : r.resource + "." + r.group;
+}
+
+std::string StringAt(const nlohmann::json& obj, std::string_view a, std::string_view b) {
+  auto m = obj.find(a);
+  if (m == obj.end() || !m->is_object()) return "";
+  auto v = m->find(b);
+  return v != m->end() && v->is_string() ? v->get<std::string>() : "";
+}
+
+bool HasGlob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+
+}  // namespace
+
+Walker::Walker(kube::Client& kube, const kube::Discovery& discovery,
+               const config::BackupPolicy& policy, std::string own_namespace, int parallel,
+               const std::atomic<bool>& cancel)
+    : kube_(kube),
+      policy_(policy),
+      own_namespace_(std::move(own_namespace)),
+      parallel_(std::max(1, parallel)),
+      cancel_(cancel) {
+  choices_ = SelectResources(discovery, policy, &skipped_);
+  // Config and flags validated the selectors; a failure here leaves the "match all" default.
+  if (auto sel = PolicySelectors::Create(policy); sel.ok()) selectors_ = std::move(sel).value();
+}
+
+bool Walker::Wanted(const kube::ApiResource& r, const nlohmann::json& obj,
+                    bool apply_selectors) const {
+  if (ObjectExcludedByLabel(obj) || RegeneratedObjectReason(r, obj)) return false;
+  return !apply_selectors || selectors_.Matches(LabelsOf(obj));
+}
+
+base::Status Walker::ListTask(const Task& t, const std::function<base::Status(const Visit&)>& visit,
+                              std::vector<WalkIssue>* issues) {
+  const kube::ApiResource& r = *t.choice->resource;
+  kube::ResourceRef ref{r.group, t.version, r.resource, r.namespaced};
+  kube::ListOptions lo;
+  lo.namespace_name = t.namespace_name;
+  if (auto sel = ServerSideSelector(policy_)) lo.label_selector = *sel;
+  base::Status visit_error;
+  base::Status st = kube_.List(ref, lo, [&](const nlohmann::json& page) {
+    auto items = page.find("items");
+    if (items == page.end() || !items->is_array()) return true;
+    for (const auto& obj : *items) {
+      if (cancel_.load()) return false;
+      std::string ns = StringAt(obj, "metadata", "namespace");
+      if (r.namespaced && !NamespaceSelected(ns, policy_, own_namespace_)) continue;
+      if (!Wanted(r, obj, true)) continue;
+      std::lock_guard<std::mutex> l(mu_);
+      if (t.primary) deps_.Observe(r, obj);
+      base::Status vs = visit(Visit{r, t.version, t.primary, obj, ""});
+      if (!vs.ok()) {
+        visit_error = vs;
+        return false;
+      }
+    }
+    return true;
+  });
+  if (!visit_error.ok()) return visit_error;
+  if (!st.ok()) {
+    if (cancel_.load()) return base::Error(base::Code::kCancelled, st.message());
+    std::lock_guard<std::mutex> l(mu_);
+    std::string scope = t.namespace_name.empty() ? "cluster" : "namespace/" + t.namespace_name;
+    issues->push_back({scope, st.message(), ResourceName(r) + "/" + t.version});
+    base::LogWarn("unable to list resource",
+                  {{"resource", ResourceName(r)}, {"version", t.version}, {"error", st.message()}});
+  }
+  return base::Status::Ok();
+}
+
+base::Status Walker::Walk(const std::function<base::Status(const Visit&)>& visit,
+                          std::vector<WalkIssue>* issues) {
+  // Namespaced resources: one task per (resource, version[, namespace]).
+  std::vector<std::string> namespaces;
+  bool literal =
+      !policy_.include_namespaces.empty() &&
+      std::none_of(policy_.include_namespaces.begin(), policy_.include_namespaces.end(), HasGlob);
+  if (literal) {
+    for (const auto& ns : policy_.include_namespaces) {
+      if (NamespaceSelected(ns, policy_, own_namespace_)) namespaces.push_back(ns);
+    }
+  } else {
+    namespaces.push_back("");  // all namespaces, filtered by NamespaceSelected
+  }
+  std::vector<Task> tasks;
+  for (const auto& c : choices_) {
+    if (!c.resource->namespaced) continue;
+    for (size_t v = 0; v < c.versions.size(); ++v) {
+      for (const auto& ns : namespaces) tasks.push_back({&c, c.versions[v], v == 0, ns});
+    }
+  }
+  std::atomic<size_t> next{0};
+  base::Status fatal;
+  std::mutex fatal_mu;
+  auto worker = [&] {
+    while (true) {
+      size_t i = next++;
+      if (i >= tasks.size() || cancel_.load()) return;
+      {
+        std::lock_guard<std::mutex> l(fatal_mu);
+        if (!fatal.ok()) return;
+      }
+      base::Status st = ListTask(tasks[i], visit, issues);
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> l(fatal_mu);
+        if (fatal.ok()) fatal = st;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < parallel_; ++i) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  RETURN_IF_ERROR(fatal);
+  if (cancel_.load()) return base::Error(base::Code::kCancelled, "cancelled");
+
+  // Cluster-scoped resources, in dependency order (bindings before roles, PVs before classes).
+  std::vector<const ResourceChoice*> cluster;
+  for (const auto& c : choices_) {
+    if (!c.resource->namespaced) cluster.push_back(&c);
+  }
+  std::stable_sort(cluster.begin(), cluster.end(), [](const auto* a, const auto* b) {
+    return ClusterOrder(*a->resource) < ClusterOrder(*b->resource);
+  });
+  const bool all = policy_.include_cluster_resources == "true";
+  for (const ResourceChoice* c : cluster) {
+    const kube::ApiResource& r = *c->resource;
+    for (size_t v = 0; v < c->versions.size(); ++v) {
+      kube::ResourceRef ref{r.group, c->versions[v], r.resource, false};
+      base::Status visit_error;
+      base::Status st = kube_.List(ref, {}, [&](const nlohmann::json& page) {
+        auto items = page.find("items");
+        if (items == page.end() || !items->is_array()) return true;
+        for (const auto& obj : *items) {
+          if (cancel_.load()) return false;
+          // Selectors pick namespaced objects; cluster objects come by rule (auto), or all of
+          // them filtered by the selectors when include_cluster_resources = true.
+          if (!Wanted(r, obj, all)) continue;
+          std::optional<std::string> reason =
+              all ? std::optional<std::string>("include_cluster_resources = true")
+                  : deps_.Reason(r, obj);
+          if (!reason) continue;
+          if (v == 0) deps_.ObserveCluster(r, obj);
+          base::Status vs = visit(Visit{r, c->versions[v], v == 0, obj, *reason});
+          if (!vs.ok()) {
+            visit_error = vs;
+            return false;
+          }
+        }
+        return true;
+      });
+      RETURN_IF_ERROR(visit_error);
+      if (!st.ok()) {
+        if (cancel_.load()) return base::Error(base::Code::kCancelled, st.message());
+        issues->push_back({"cluster", st.message(), ResourceName(r) + "/" + c->versions[v]});
+      }
+    }
+  }
+  return base::Status::Ok();
+}
+
+}  // namespace cairn::ops::backup

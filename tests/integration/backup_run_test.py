@@ -1,0 +1,192 @@
+"""backup-run as a user runs it: the sample workloads in the Kubernetes API test server backed
+up into a file vault and the S3 test server, checked from the outside (tar, zstd, kubectl)."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from cairn_test_support import KubeApiServer, binary, run, s3_env, unique
+
+SAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "hack",
+                       "kube-api-server", "samples")
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def archive_entries(path):
+    """Entry names of a resources.tar.zst, read with the zstd and tar tools."""
+    zstd = subprocess.run(["zstd", "-dc", path], capture_output=True, check=True)
+    tar = subprocess.run(["tar", "-t"], input=zstd.stdout, capture_output=True, check=True)
+    return tar.stdout.decode().split()
+
+
+def archive_file(path, entry):
+    zstd = subprocess.run(["zstd", "-dc", path], capture_output=True, check=True)
+    tar = subprocess.run(["tar", "-xO", entry], input=zstd.stdout, capture_output=True,
+                         check=True)
+    return json.loads(tar.stdout)
+
+
+class BackupRun(unittest.TestCase):
+    def setUp(self):
+        self.kube = KubeApiServer("--samples")
+        self.addCleanup(self.kube.stop)
+        self.dir = tempfile.mkdtemp(prefix="cairn-backup-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.vault = os.path.join(self.dir, "vault")
+
+    def backup(self, *args, url=None, env=None, timeout=120):
+        return run("backup-run", "--url", url or f"file://{self.vault}",
+                   "--kubeconfig", self.kube.kubeconfig, *args, env=env, timeout=timeout)
+
+    def bdir(self, name):
+        return os.path.join(self.vault, "backups", name)
+
+    def test_archive_holds_exactly_the_selected_objects(self):
+        r = self.backup("--include-namespaces", "shop,data", "--name", "b1")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("Completed", r.out)
+        entries = archive_entries(os.path.join(self.bdir("b1"), "resources.tar.zst"))
+        self.assertEqual(entries[0], "metadata/backup.json")
+        self.assertEqual(len(entries), len(set(entries)))
+        # Every object kubectl sees in the selected namespaces is stored, in every served version.
+        expected = set()
+        for resource, group, versions in [
+                ("configmaps", "core", ["v1"]), ("secrets", "core", ["v1"]),
+                ("services", "core", ["v1"]), ("serviceaccounts", "core", ["v1"]),
+                ("persistentvolumeclaims", "core", ["v1"]),
+                ("deployments", "apps", ["v1"]), ("statefulsets", "apps", ["v1"]),
+                ("horizontalpodautoscalers", "autoscaling", ["v2", "v1"])]:
+            for ns in ["shop", "data"]:
+                items = json.loads(self.kube.kubectl("get", resource, "-n", ns,
+                                                     "-o", "json").stdout)["items"]
+                for o in items:
+                    if o["metadata"].get("labels", {}).get("cairn.io/exclude-from-backup") == "true":
+                        continue
+                    if o["metadata"]["name"] == "kube-root-ca.crt":  # regenerated: never stored
+                        continue
+                    for v in versions:
+                        expected.add(f"resources/{group}/{resource}/{v}/namespaces/{ns}/"
+                                     f"{o['metadata']['name']}.json")
+        missing = expected - set(entries)
+        self.assertFalse(missing, f"not in the archive: {sorted(missing)}")
+        for e in entries:
+            self.assertNotIn("/namespaces/monitoring/", e)
+            self.assertNotIn("/events/", e)
+            self.assertNotIn("/endpoints/", e)
+            self.assertNotIn("/nodes/", e)
+            self.assertNotIn("/leases/", e)
+        # auto: the namespaces themselves and what they depend on come along.
+        self.assertIn("resources/core/namespaces/v1/cluster/shop.json", entries)
+        self.assertNotIn("resources/core/namespaces/v1/cluster/monitoring.json", entries)
+        self.assertTrue(any(e.startswith("resources/storage.k8s.io/storageclasses/")
+                            for e in entries), entries)
+        # resource-list.json lists every object entry, so the archive need not be downloaded.
+        with open(os.path.join(self.bdir("b1"), "resource-list.json")) as f:
+            listed = [i["path"] for i in json.load(f)]
+        self.assertEqual(sorted(listed), sorted(entries[1:]))
+        meta = archive_file(os.path.join(self.bdir("b1"), "resources.tar.zst"),
+                            "metadata/backup.json")
+        self.assertEqual(meta["selection"]["includeNamespaces"], ["shop", "data"])
+        self.assertTrue(meta["cluster"]["serverVersion"])
+        self.assertTrue(meta["cluster"]["storageClasses"])
+        # The manifest is there and verifies; vault-check lists the backup as complete.
+        r = run("vault-check", "--url", f"file://{self.vault}", "--list", "--output", "json")
+        b = [x for x in r.json()["backups"] if x["name"] == "b1"][0]
+        self.assertTrue(b["complete"])
+        self.assertEqual(b["phase"], "Completed")
+        with open(os.path.join(self.bdir("b1"), "status.json")) as f:
+            status = json.load(f)
+        self.assertEqual(status["phase"], "Completed")
+        self.assertEqual(status["errors"]["count"], 0)
+        self.assertGreater(status["counts"]["objects"], 20)
+
+    def test_forbidden_resource_is_partially_failed_and_named(self):
+        self.kube.admin({"forbid": {"resource": "secrets", "verb": "list"}})
+        r = self.backup("--include-namespaces", "shop", "--name", "b2", "--output", "json")
+        self.assertEqual(r.code, 3, r)
+        status = r.json()
+        self.assertEqual(status["phase"], "PartiallyFailed")
+        text = json.dumps(status["errors"])
+        self.assertIn("secrets", text)
+        self.assertIn("namespace/shop", text)
+        self.assertTrue(os.path.exists(os.path.join(self.bdir("b2"), "manifest.json")))
+
+    def test_api_answering_503_for_a_while_still_completes(self):
+        self.kube.admin({"fail": {"path_regex": "configmaps", "status": 503, "count": 3}})
+        r = self.backup("--include-namespaces", "shop", "--name", "b3")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("Completed", r.out)
+
+    def test_name_collision_leaves_the_existing_backup_alone(self):
+        self.assertEqual(self.backup("--include-namespaces", "shop", "--name", "b4").code, 0)
+        manifest = os.path.join(self.bdir("b4"), "manifest.json")
+        status = os.path.join(self.bdir("b4"), "status.json")
+        before = (read(manifest), read(status))
+        r = self.backup("--include-namespaces", "data", "--name", "b4")
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("backup 'b4' already exists in vault", r.all)
+        self.assertEqual((read(manifest), read(status)), before)
+
+    def test_sigterm_fails_the_run_and_publishes_nothing(self):
+        self.kube.admin({"latency_ms": 150})
+        proc = subprocess.Popen([binary("backup-run"), "--url", f"file://{self.vault}",
+                                 "--kubeconfig", self.kube.kubeconfig, "--name", "b5"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.5)
+        start = time.time()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        self.assertLess(time.time() - start, 10, "did not exit within 10 s of SIGTERM")
+        self.assertEqual(proc.returncode, 1, out + err)
+        self.assertFalse(os.path.exists(os.path.join(self.bdir("b5"), "manifest.json")))
+        with open(os.path.join(self.bdir("b5"), "status.json")) as f:
+            status = json.load(f)
+        self.assertEqual(status["phase"], "Failed")
+        self.assertIn("SIGTERM", status["message"])
+        r = run("vault-check", "--url", f"file://{self.vault}", "--list", "--output", "json")
+        b = [x for x in r.json()["backups"] if x["name"] == "b5"][0]
+        self.assertFalse(b["complete"])
+
+    def test_status_configmap_and_events(self):
+        self.kube.kubectl("create", "namespace", "cairn")
+        r = self.backup("--include-namespaces", "shop", "--name", "b6",
+                        env={"POD_NAMESPACE": "cairn"})
+        self.assertEqual(r.code, 0, r)
+        cm = json.loads(self.kube.kubectl("get", "cm", "cairn-backup-b6", "-n", "cairn",
+                                          "-o", "json").stdout)
+        self.assertEqual(cm["metadata"]["labels"]["cairn.io/kind"], "backup")
+        self.assertEqual(json.loads(cm["data"]["status.json"])["phase"], "Completed")
+        reasons = [e["reason"] for e in json.loads(self.kube.kubectl(
+            "get", "events", "-n", "cairn", "-o", "json").stdout)["items"]]
+        self.assertIn("BackupStarted", reasons)
+        self.assertIn("BackupSucceeded", reasons)
+
+    def test_dry_run_counts_and_writes_nothing(self):
+        r = self.backup("--include-namespaces", "shop", "--name", "b7", "--dry-run")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("shop", r.out)
+        self.assertIn("deployments.apps", r.out)
+        self.assertIn("cluster objects pulled in", r.out)
+        self.assertFalse(os.path.exists(self.bdir("b7")))
+
+    def test_s3_vault(self):
+        env = s3_env()
+        url = f"s3://{env['S3_BUCKET']}/{unique('br')}"
+        args = ["--endpoint", env["S3_ENDPOINT"], "--path-style"]
+        r = self.backup("--include-namespaces", "shop", "--name", "s3b", *args, url=url)
+        self.assertEqual(r.code, 0, r)
+        r = run("vault-check", "--url", url, *args, "--list", "--output", "json")
+        self.assertEqual(r.code, 0, r)
+        self.assertTrue([b for b in r.json()["backups"] if b["name"] == "s3b"][0]["complete"])
+
+
+if __name__ == "__main__":
+    unittest.main()
