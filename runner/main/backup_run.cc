@@ -8,6 +8,7 @@
 #include "kube/config.h"
 #include "main/wiring.h"
 #include "ops/backup/backup.h"
+#include "ops/backup/naming.h"
 #include "report/identity.h"
 #include "vault/catalog.h"
 
@@ -69,7 +70,13 @@ int main(int argc, char** argv) {
   config::AddPolicyFlags(flags);
   std::string log;
   base::SetLogCapture(&log);
-  auto parsed = wiring::ParseInvocation(flags, argc, argv);
+  // The policy's vault is the run's vault unless --vault or --url says otherwise.
+  auto parsed = wiring::ParseInvocation(
+      flags, argc, argv, [](const config::Config* cfg, const config::ParsedFlags& f) {
+        std::string policy = f.GetString("policy");
+        if (!cfg || policy.empty() || !cfg->policies.count(policy)) return std::string();
+        return cfg->policies.at(policy).vault;
+      });
   if (auto* code = std::get_if<int>(&parsed)) return *code;
   auto& inv = std::get<wiring::Invocation>(parsed);
   base::Clock& clock = base::RealClock();
@@ -86,13 +93,6 @@ int main(int argc, char** argv) {
   }
   auto policy = config::PolicyFromFlags(inv.flags, base_policy);
   if (!policy.ok()) return Usage(policy.status().message());
-  if (!policy->vault.empty() && inv.common.vault.empty() && inv.common.url.empty()) {
-    config::CommonFlags with_vault = inv.common;
-    with_vault.vault = policy->vault;
-    auto v = config::ResolveVault(inv.config ? &*inv.config : nullptr, with_vault);
-    if (!v.ok()) return Usage(v.status().message());
-    inv.vault = std::move(v).value();
-  }
   const config::VaultConfig& vc = inv.vault.vault;
 
   ops::backup::Options opts;
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
   if (opts.name.empty()) {
     if (policy_name.empty())
       return Usage("give --name NAME, or --policy NAME for a generated name");
-    opts.name = policy_name + "-" + base::FormatCompact(clock.Now());
+    opts.name = ops::backup::ScheduledName(policy_name, clock.Now());
     opts.from_schedule = true;
   }
   if (auto st = vault::ValidateName(opts.name, "backup name"); !st.ok()) return Usage(st.message());
@@ -124,15 +124,15 @@ int main(int argc, char** argv) {
 
   if (auto min = inv.flags.GetDuration("min-interval")) {
     auto backups = vault::ListBackups(**status_store, layout);
-    if (backups.ok()) {
-      for (const auto& b : *backups) {
-        if (b.complete && b.status && b.status->policy == opts.policy.name &&
-            b.status->phase == vault::kPhaseCompleted && clock.Now() - b.created < *min) {
-          std::printf("backup-run: last successful backup %s is younger than %s: nothing to do\n",
-                      b.name.c_str(), base::FormatDuration(*min).c_str());
-          return wiring::kExitOk;
-        }
-      }
+    if (!backups.ok()) {
+      // Not knowing is no reason to skip a backup: run it.
+      base::LogWarn("--min-interval: unable to list backups; backing up",
+                    {{"error", backups.status().message()}});
+    } else if (auto recent =
+                   ops::backup::RecentSuccess(*backups, opts.policy.name, *min, clock.Now())) {
+      std::printf("backup-run: last successful backup %s is younger than %s: nothing to do\n",
+                  recent->c_str(), base::FormatDuration(*min).c_str());
+      return wiring::kExitOk;
     }
   }
 

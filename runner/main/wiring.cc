@@ -32,7 +32,8 @@ int UsageError(const std::string& program, const base::Status& st) {
 
 std::string Version() { return std::string("cairn ") + CAIRN_VERSION; }
 
-std::variant<Invocation, int> ParseInvocation(const config::FlagSet& flags, int argc, char** argv) {
+std::variant<Invocation, int> ParseInvocation(const config::FlagSet& flags, int argc, char** argv,
+                                              const VaultHint& vault_hint) {
   const std::string& program = flags.program();
   auto parsed = flags.Parse(argc, argv);
   if (!parsed.ok()) return UsageError(program, parsed.status());
@@ -62,7 +63,11 @@ std::variant<Invocation, int> ParseInvocation(const config::FlagSet& flags, int 
   } else {
     base::SetLogFormat(isatty(2) ? base::LogFormat::kText : base::LogFormat::kJson);
   }
-  auto vault = config::ResolveVault(cp, inv.common);
+  config::CommonFlags for_vault = inv.common;
+  if (vault_hint && for_vault.vault.empty() && for_vault.url.empty()) {
+    for_vault.vault = vault_hint(cp, inv.flags);
+  }
+  auto vault = config::ResolveVault(cp, for_vault);
   if (!vault.ok()) return UsageError(program, vault.status());
   inv.vault = std::move(vault).value();
   return inv;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,7 +38,11 @@ struct Invocation {
 
 // Parses argv. Returns the invocation, or the exit code to stop with: 0 after printing --help
 // or --version, 2 after printing why the invocation is wrong. Sets up logging.
-std::variant<Invocation, int> ParseInvocation(const config::FlagSet& flags, int argc, char** argv);
+// `vault_hint`, when given, names the vault to use when neither --vault nor --url does (a
+// backup policy's vault), before the config's defaults apply.
+using VaultHint = std::function<std::string(const config::Config*, const config::ParsedFlags&)>;
+std::variant<Invocation, int> ParseInvocation(const config::FlagSet& flags, int argc, char** argv,
+                                              const VaultHint& vault_hint = {});
 
 // Opens the vault's store: file:// → posix, s3:// → s3 with credentials from the vault's
 // credentials_file or the AWS environment. AWS_ENDPOINT_URL, AWS_REGION and AWS_CA_BUNDLE fill

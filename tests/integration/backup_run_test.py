@@ -177,6 +177,30 @@ class BackupRun(unittest.TestCase):
         self.assertIn("cluster objects pulled in", r.out)
         self.assertFalse(os.path.exists(self.bdir("b7")))
 
+    def test_policy_from_config_generated_name_and_min_interval(self):
+        cfg = os.path.join(self.dir, "cairn.toml")
+        with open(cfg, "w") as f:
+            f.write(f'[vaults.local]\nurl = "file://{self.vault}"\n\n'
+                    '[policies.demo]\nvault = "local"\ninclude_namespaces = ["shop"]\n'
+                    'schedule = "6h"\n')
+        args = ["--config", cfg, "--policy", "demo", "--kubeconfig", self.kube.kubeconfig]
+        r = run("backup-run", *args, "--min-interval", "1h", "--output", "json")
+        self.assertEqual(r.code, 0, r)
+        status = r.json()
+        self.assertRegex(status["name"], r"^demo-\d{14}$")
+        self.assertEqual(status["policy"], "demo")
+        self.assertEqual(status["fromSchedule"], True)
+        self.assertTrue(os.path.exists(os.path.join(self.bdir(status["name"]), "manifest.json")))
+        # A second run within the interval does nothing.
+        r = run("backup-run", *args, "--min-interval", "1h")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("nothing to do", r.out)
+        self.assertEqual(len(os.listdir(os.path.join(self.vault, "backups"))), 1)
+        # An unknown policy is an invalid invocation.
+        r = run("backup-run", "--config", cfg, "--policy", "nope",
+                "--kubeconfig", self.kube.kubeconfig)
+        self.assertEqual(r.code, 2, r)
+
     def test_s3_vault(self):
         env = s3_env()
         url = f"s3://{env['S3_BUCKET']}/{unique('br')}"
