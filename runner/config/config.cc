@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -102,11 +103,10 @@ void FinishVault(const internal::NamedEntry& entry, VaultConfig& vault, Binder& 
 // --- [policies.NAME] (config/policy.h defines the value languages) --------------------------
 
 // An array of non-empty strings, each checked; a bad item is reported at its own position.
-Field<BackupPolicy> StringListField(std::string_view key,
-                                    std::vector<std::string> BackupPolicy::*member,
-                                    internal::StringCheck check) {
-  return {key, [member, check](const toml::node& n, BackupPolicy& out, Binder& b,
-                               const std::string& path) {
+template <typename S>
+Field<S> StringListField(std::string_view key, std::vector<std::string> S::*member,
+                         internal::StringCheck check) {
+  return {key, [member, check](const toml::node& n, S& out, Binder& b, const std::string& path) {
             const auto* arr = n.as_array();
             if (arr == nullptr) return internal::TypeError("an array of strings", n);
             std::vector<std::string> values;
@@ -192,6 +192,123 @@ void FinishPolicy(const internal::NamedEntry& entry, BackupPolicy& policy, Binde
   policy.origin = b.Origin(entry.pos);
 }
 
+// --- [restores.NAME] (config/restore_policy.h defines the value languages) -------------------
+
+// A key as it is written in a TOML key path: bare when it can be, else quoted.
+std::string TomlKey(std::string_view key) {
+  const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+  if (bare) return std::string(key);
+  std::string out = "\"";
+  for (char c : key) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// A table of FROM = "TO" pairs (usually inline: { shop = "shop-copy" }), kept in file order.
+// A bad FROM is reported at its key, a bad TO at its value.
+Field<RestorePolicy> MappingField(MappingKind kind, Mapping RestorePolicy::*member,
+                                  std::string_view example) {
+  const std::string want = "a table such as " + std::string(example);
+  return {MappingKey(kind),
+          [=](const toml::node& n, RestorePolicy& out, Binder& b, const std::string& path) {
+            const auto* table = n.as_table();
+            if (table == nullptr) return internal::TypeError(want, n);
+            struct Entry {
+              internal::Position key_pos, value_pos;
+              std::string path;
+              std::pair<std::string, std::string> pair;
+            };
+            std::vector<Entry> entries;
+            for (auto&& [key, value] : *table) {
+              Entry e{internal::PositionOf(key.source()),
+                      internal::PositionOf(value.source()),
+                      path + "." + TomlKey(key.str()),
+                      {std::string(key.str()), ""}};
+              const auto* s = value.as_string();
+              if (s == nullptr) {
+                b.Add(e.value_pos, e.path, internal::TypeError("a string", value).message());
+                continue;
+              }
+              e.pair.second = s->get();
+              entries.push_back(std::move(e));
+            }
+            // toml++ iterates in key order; the restore applies mappings in file order.
+            std::stable_sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
+              return std::pair(x.key_pos.line, x.key_pos.column) <
+                     std::pair(y.key_pos.line, y.key_pos.column);
+            });
+            Mapping mapping;
+            for (const Entry& e : entries) mapping.push_back(e.pair);
+            for (const MappingProblem& p : CheckMapping(kind, mapping)) {
+              const Entry& e = entries[p.index];
+              b.Add(p.at_target ? e.value_pos : e.key_pos, e.path, p.message);
+            }
+            out.*member = std::move(mapping);
+            return base::Status::Ok();
+          }};
+}
+
+// An array of resource names, each at most once; problems at the item.
+base::Status BindPriorities(const toml::node& n, RestorePolicy& out, Binder& b,
+                            const std::string& path) {
+  const auto* arr = n.as_array();
+  if (arr == nullptr) return internal::TypeError("an array of strings", n);
+  std::vector<std::string> values;
+  std::vector<size_t> index;  // position in `arr` of values[i]
+  for (size_t i = 0; i < arr->size(); ++i) {
+    const toml::node& item = *arr->get(i);
+    const auto* s = item.as_string();
+    if (s == nullptr) {
+      b.Add(internal::PositionOf(item.source()), path + "[" + std::to_string(i) + "]",
+            internal::TypeError("a string", item).message());
+      continue;
+    }
+    values.push_back(s->get());
+    index.push_back(i);
+  }
+  for (const auto& [i, message] : CheckPriorities(values)) {
+    b.Add(internal::PositionOf(arr->get(index[i])->source()),
+          path + "[" + std::to_string(index[i]) + "]", message);
+  }
+  out.priorities = std::move(values);
+  return base::Status::Ok();
+}
+
+const std::vector<Field<RestorePolicy>>& RestoreFields() {
+  using namespace internal;  // NOLINT: the field factories
+  using R = RestorePolicy;
+  static const auto* fields = new std::vector<Field<R>>{
+      StringField("vault", &R::vault, CheckVaultName),
+      StringListField("include_namespaces", &R::include_namespaces, ValidateNamespacePattern),
+      StringListField("exclude_namespaces", &R::exclude_namespaces, ValidateNamespacePattern),
+      StringListField("include_resources", &R::include_resources, ValidateResourceName),
+      StringListField("exclude_resources", &R::exclude_resources, ValidateResourceName),
+      StringField("label_selector", &R::label_selector, CheckSelector),
+      MappingField(MappingKind::kNamespace, &R::namespace_mapping, "{ shop = \"shop-copy\" }"),
+      MappingField(MappingKind::kStorageClass, &R::storage_class_mapping,
+                   "{ standard = \"fast-ssd\" }"),
+      MappingField(MappingKind::kAccessMode, &R::convert_to_access_modes,
+                   "{ ReadWriteMany = \"ReadWriteOnce\" }"),
+      MappingField(MappingKind::kImageRegistry, &R::image_registry_mapping,
+                   "{ \"docker.io/library/\" = \"mirror.example.com/lib/\" }"),
+      EnumField("existing_resource_policy", &R::existing_resource_policy, {"none", "update"}),
+      BoolField("preserve_node_ports", &R::preserve_node_ports),
+      BoolField("restore_status", &R::restore_status),
+      {"priorities", BindPriorities},
+      DurationField("timeout", &R::timeout),
+  };
+  return *fields;
+}
+
+void FinishRestore(const internal::NamedEntry& entry, RestorePolicy& policy, Binder& b) {
+  policy.name = entry.name;
+  policy.origin = b.Origin(entry.pos);
+}
+
 std::string DefinedNames(const std::vector<std::string_view>& names) {
   std::string out;
   for (std::string_view n : names) out += (out.empty() ? "" : ", ") + std::string(n);
@@ -206,6 +323,8 @@ const std::vector<Field<Config>>& RootFields() {
       SectionField("kubernetes", &Config::kubernetes, &KubernetesFields()),
       NamedTablesField("policies", &Config::policies, &PolicyFields(), ValidatePolicyName,
                        FinishPolicy),
+      NamedTablesField("restores", &Config::restores, &RestoreFields(), ValidatePolicyName,
+                       FinishRestore),
   };
   return *fields;
 }
@@ -227,19 +346,27 @@ void CrossCheck(const Config& cfg, Binder& b) {
                              : " (defined: " + defined + ")"));
 }
 
-// After the whole file: policies.NAME.vault must name a defined vault, and a policy without
-// `timeout` takes [defaults] timeout.
+// After the whole file: policies.NAME.vault and restores.NAME.vault must name a defined vault,
+// and a policy or restore without `timeout` takes [defaults] timeout.
 void FinishPolicies(Config& cfg, Binder& b) {
   std::vector<std::string_view> vaults;
   for (const auto& [name, v] : cfg.vaults) vaults.push_back(name);
+  auto check_vault = [&](const std::string& path, const std::string& vault) {
+    if (vault.empty() || cfg.vaults.count(vault) > 0) return;
+    b.Add(b.Find(path + ".vault").value_or(internal::Position{}), path + ".vault",
+          "vault '" + vault + "' is not defined" + DidYouMean(vault, vaults) +
+              (vaults.empty() ? " (no [vaults.NAME] tables in this file)"
+                              : " (defined: " + DefinedNames(vaults) + ")"));
+  };
   for (auto& [name, policy] : cfg.policies) {
     const std::string path = "policies." + name;
     if (!b.Find(path + ".timeout") && cfg.defaults.timeout) policy.timeout = *cfg.defaults.timeout;
-    if (policy.vault.empty() || cfg.vaults.count(policy.vault) > 0) continue;
-    b.Add(b.Find(path + ".vault").value_or(internal::Position{}), path + ".vault",
-          "vault '" + policy.vault + "' is not defined" + DidYouMean(policy.vault, vaults) +
-              (vaults.empty() ? " (no [vaults.NAME] tables in this file)"
-                              : " (defined: " + DefinedNames(vaults) + ")"));
+    check_vault(path, policy.vault);
+  }
+  for (auto& [name, restore] : cfg.restores) {
+    const std::string path = "restores." + name;
+    if (!b.Find(path + ".timeout") && cfg.defaults.timeout) restore.timeout = cfg.defaults.timeout;
+    check_vault(path, restore.vault);
   }
 }
 

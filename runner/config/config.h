@@ -2,7 +2,8 @@
 //
 // Contract: LoadConfig/ParseConfig either return a Config in which every value has been checked
 // (types, enums, sizes, URLs, vault names, defaults.vault and policies.NAME.vault naming a
-// defined vault, policies as config/policy.h describes), or
+// defined vault, policies as config/policy.h describes, restores.NAME.vault naming a defined vault
+// and restore policies as config/restore_policy.h describes), or
 // kInvalidArgument listing every problem found, one per line, in file order, each as
 // "FILE:LINE:COLUMN: KEY.PATH: what is wrong" (unknown keys: "unknown key 'a.b' (did you mean
 // 'c'?)"; TOML syntax errors carry toml++'s position). Keys absent from the file keep the
@@ -19,6 +20,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "config/policy.h"
+#include "config/restore_policy.h"
 #include "config/values.h"
 
 namespace cairn::config {
@@ -75,6 +77,8 @@ struct Config {
   std::map<std::string, VaultConfig> vaults;  // by name
   KubernetesConfig kubernetes;
   std::map<std::string, BackupPolicy> policies;  // [policies.NAME] (config/policy.h), by name
+  // [restores.NAME] (config/restore_policy.h), by name; SelectRestorePolicy picks one.
+  std::map<std::string, RestorePolicy> restores;
   std::string path;  // the file it came from (as given to LoadConfig / ParseConfig)
 };
 
