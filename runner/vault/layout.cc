@@ -103,6 +103,9 @@ std::string Layout::ManifestKey(std::string_view name) const {
 }
 
 std::string Layout::RestoresPrefix() const { return Join("restores/"); }
+std::string Layout::RestoreObjectKey(std::string_view name, std::string_view rel) const {
+  return RestoresPrefix() + std::string(name) + "/" + std::string(rel);
+}
 std::string Layout::GcPrefix() const { return Join("gc/"); }
 
 base::Result<std::string> Layout::StatusKey(std::string_view kind, std::string_view name) const {

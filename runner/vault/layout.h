@@ -55,7 +55,9 @@ class Layout {
   std::string ManifestKey(std::string_view name) const;  // <p>/backups/<name>/manifest.json
 
   std::string RestoresPrefix() const;  // <p>/restores/
-  std::string GcPrefix() const;        // <p>/gc/
+  // <p>/restores/<name>/<rel> (results.json.zst)
+  std::string RestoreObjectKey(std::string_view name, std::string_view rel) const;
+  std::string GcPrefix() const;  // <p>/gc/
   // Status of a run: kind "backup" → <p>/backups/<name>/status.json, "restore" →
   // <p>/restores/<name>/status.json, "gc" → <p>/gc/<name>/status.json. Conversions use
   // ConversionStatusKey and vault checks VaultStatusKey. kInvalidArgument for another kind

@@ -21,6 +21,15 @@ std::string StringAt(const nlohmann::json& obj, std::string_view a, std::string_
 
 bool HasGlob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
 
+// The object with apiVersion and kind set (list items lack them).
+nlohmann::json WithType(const nlohmann::json& obj, const kube::ApiResource& r,
+                        const std::string& version) {
+  nlohmann::json out = obj;
+  out["apiVersion"] = r.group.empty() ? version : r.group + "/" + version;
+  out["kind"] = r.kind;
+  return out;
+}
+
 }  // namespace
 
 Walker::Walker(kube::Client& kube, const kube::Discovery& discovery,
@@ -58,9 +67,11 @@ base::Status Walker::ListTask(const Task& t, const std::function<base::Status(co
       std::string ns = StringAt(obj, "metadata", "namespace");
       if (r.namespaced && !NamespaceSelected(ns, policy_, own_namespace_)) continue;
       if (!Wanted(r, obj, true)) continue;
+      // Items of a list carry no apiVersion and kind; store self-describing objects.
+      const nlohmann::json typed = WithType(obj, r, t.version);
       std::lock_guard<std::mutex> l(mu_);
-      if (t.primary) deps_.Observe(r, obj);
-      base::Status vs = visit(Visit{r, t.version, t.primary, obj, ""});
+      if (t.primary) deps_.Observe(r, typed);
+      base::Status vs = visit(Visit{r, t.version, t.primary, typed, ""});
       if (!vs.ok()) {
         visit_error = vs;
         return false;
@@ -151,8 +162,9 @@ base::Status Walker::Walk(const std::function<base::Status(const Visit&)>& visit
               all ? std::optional<std::string>("include_cluster_resources = true")
                   : deps_.Reason(r, obj);
           if (!reason) continue;
-          if (v == 0) deps_.ObserveCluster(r, obj);
-          base::Status vs = visit(Visit{r, c->versions[v], v == 0, obj, *reason});
+          const nlohmann::json typed = WithType(obj, r, c->versions[v]);
+          if (v == 0) deps_.ObserveCluster(r, typed);
+          base::Status vs = visit(Visit{r, c->versions[v], v == 0, typed, *reason});
           if (!vs.ok()) {
             visit_error = vs;
             return false;

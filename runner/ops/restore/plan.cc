@@ -1,0 +1,400 @@
+#include "ops/restore/plan.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <map>
+#include <tuple>
+
+#include "config/policy.h"
+
+namespace cairn::ops::restore {
+namespace {
+
+using config::LabelRequirement;
+using nlohmann::json;
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool Contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+const json* Member(const json& j, std::string_view key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+const json* Path(const json& j, std::initializer_list<std::string_view> keys) {
+  const json* at = &j;
+  for (std::string_view k : keys) {
+    at = Member(*at, k);
+    if (at == nullptr) return nullptr;
+  }
+  return at;
+}
+
+std::string_view StringAt(const json& j, std::initializer_list<std::string_view> keys) {
+  const json* v = Path(j, keys);
+  return v != nullptr && v->is_string() ? std::string_view(v->get_ref<const std::string&>()) : "";
+}
+
+std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// A path segment of an archive entry: non-empty, no '/', not "." or "..".
+bool GoodSegment(std::string_view s) {
+  return !s.empty() && s != "." && s != ".." && s.find('/') == std::string_view::npos;
+}
+
+// "v1beta2" -> (1, stability 1, 2); stability 2 = GA, 1 = beta, 0 = alpha. nullopt otherwise.
+std::optional<std::tuple<int, int, int>> KubeVersion(std::string_view v) {
+  if (v.size() < 2 || v[0] != 'v') return std::nullopt;
+  auto number = [](std::string_view s, int* out) {
+    if (s.empty() || s[0] == '0') return false;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && ptr == s.data() + s.size();
+  };
+  const size_t end = v.find_first_not_of("0123456789", 1);
+  int major = 0;
+  if (!number(v.substr(1, end == std::string_view::npos ? end : end - 1), &major)) {
+    return std::nullopt;
+  }
+  if (end == std::string_view::npos) return std::tuple(major, 2, 0);
+  std::string_view rest = v.substr(end);
+  int stability = 0;
+  if (rest.starts_with("beta")) {
+    stability = 1;
+    rest.remove_prefix(4);
+  } else if (rest.starts_with("alpha")) {
+    rest.remove_prefix(5);
+  } else {
+    return std::nullopt;
+  }
+  int minor = 0;
+  if (!number(rest, &minor)) return std::nullopt;
+  return std::tuple(major, stability, minor);
+}
+
+// The default order (TierOf): qualified resource -> tier.
+const std::map<std::string, int, std::less<>>& DefaultTiers() {
+  static const auto* tiers = new std::map<std::string, int, std::less<>>{
+      {"customresourcedefinitions.apiextensions.k8s.io", 0},
+      {"namespaces", 1},
+      {"storageclasses.storage.k8s.io", 2},
+      {"volumesnapshotclasses.snapshot.storage.k8s.io", 3},
+      {"persistentvolumes", 4},
+      {"persistentvolumeclaims", 5},
+      {"clusterroles.rbac.authorization.k8s.io", 6},
+      {"roles.rbac.authorization.k8s.io", 7},
+      {"serviceaccounts", 8},
+      {"clusterrolebindings.rbac.authorization.k8s.io", 9},
+      {"rolebindings.rbac.authorization.k8s.io", 10},
+      {"secrets", 11},
+      {"configmaps", 12},
+      {"limitranges", 13},
+      {"priorityclasses.scheduling.k8s.io", 14},
+      {"deployments.apps", kWorkloadTier},
+      {"statefulsets.apps", kWorkloadTier},
+      {"daemonsets.apps", kWorkloadTier},
+      {"replicasets.apps", kWorkloadTier},
+      {"jobs.batch", kWorkloadTier},
+      {"cronjobs.batch", kWorkloadTier},
+      {"replicationcontrollers", kWorkloadTier},
+      {"pods", kWorkloadTier},
+      {"services", kWorkloadTier},
+  };
+  return *tiers;
+}
+
+// Owner kind (core kinds bare, others "group/Kind") -> the kinds it recreates, same notation.
+struct OwnerRule {
+  std::string_view owner;
+  std::string_view owned;
+};
+constexpr std::array<OwnerRule, 11> kOwnerRules = {{
+    {"apps/Deployment", "apps/ReplicaSet"},
+    {"apps/ReplicaSet", "Pod"},
+    {"batch/Job", "Pod"},
+    {"apps/StatefulSet", "Pod"},
+    {"apps/DaemonSet", "Pod"},
+    {"ReplicationController", "Pod"},
+    {"batch/CronJob", "batch/Job"},
+    {"apps/StatefulSet", "apps/ControllerRevision"},
+    {"apps/DaemonSet", "apps/ControllerRevision"},
+    {"Service", "Endpoints"},
+    {"Service", "discovery.k8s.io/EndpointSlice"},
+}};
+
+// Whether `key` (KindKey form) is in the set, accepting "/Kind" and "core/Kind" for core.
+bool KindRestored(const std::set<std::string>& kinds, const std::string& key) {
+  if (kinds.count(key) > 0) return true;
+  if (key.find('/') != std::string::npos) return false;
+  return kinds.count("/" + key) > 0 || kinds.count("core/" + key) > 0;
+}
+
+std::optional<std::string> LeftForController(const EntryRef& e, const json& obj,
+                                             const std::set<std::string>& restored_kinds) {
+  const std::string own_key = KindKey(e.group, StringAt(obj, {"kind"}));
+  const json* refs = Path(obj, {"metadata", "ownerReferences"});
+  if (refs != nullptr && refs->is_array()) {
+    for (const json& ref : *refs) {
+      const json* controller = Member(ref, "controller");
+      if (controller == nullptr || !controller->is_boolean() || !controller->get<bool>()) continue;
+      const std::string owner_key =
+          KindKey(GroupOfApiVersion(StringAt(ref, {"apiVersion"})), StringAt(ref, {"kind"}));
+      const bool rule = std::any_of(kOwnerRules.begin(), kOwnerRules.end(), [&](const auto& r) {
+        return r.owner == owner_key && r.owned == own_key;
+      });
+      if (rule && KindRestored(restored_kinds, owner_key)) {
+        return "left for its controller: owned by " + std::string(StringAt(ref, {"kind"})) + " " +
+               Quote(StringAt(ref, {"name"}));
+      }
+    }
+  }
+  // Endpoints and EndpointSlices the controllers maintain from Services carry no controller
+  // reference in every Kubernetes version; recognise them by the controllers' own marks.
+  if (!KindRestored(restored_kinds, "Service")) return std::nullopt;
+  const std::string_view managed_by =
+      StringAt(obj, {"metadata", "labels", "endpointslice.kubernetes.io/managed-by"});
+  if (e.group == "discovery.k8s.io" && e.resource == "endpointslices" &&
+      (managed_by == "endpointslice-controller.k8s.io" ||
+       managed_by == "endpointslicemirroring-controller.k8s.io")) {
+    return std::string("left for its controller: maintained from its Service by ") +
+           std::string(managed_by);
+  }
+  if (e.group.empty() && e.resource == "endpoints" &&
+      Path(obj, {"metadata", "annotations", "endpoints.kubernetes.io/last-change-trigger-time"}) !=
+          nullptr) {
+    return std::string(
+        "left for its controller: maintained from its Service by the endpoints "
+        "controller");
+  }
+  return std::nullopt;
+}
+
+bool NamespaceSelected(std::string_view ns, const RestoreOptions& o) {
+  bool included = o.include_namespaces.empty();
+  for (const std::string& p : o.include_namespaces) {
+    included = included || config::GlobMatch(p, ns);
+  }
+  if (!included) return false;
+  return std::none_of(o.exclude_namespaces.begin(), o.exclude_namespaces.end(),
+                      [&](const std::string& p) { return config::GlobMatch(p, ns); });
+}
+
+bool LabelsMatch(const json& obj, const std::vector<LabelRequirement>& requirements) {
+  const json* labels = Path(obj, {"metadata", "labels"});
+  for (const LabelRequirement& r : requirements) {
+    const json* v = labels == nullptr ? nullptr : Member(*labels, r.key);
+    const bool has = v != nullptr && v->is_string();
+    const bool listed = has && Contains(r.values, v->get_ref<const std::string&>());
+    bool ok = false;
+    switch (r.op) {
+      case LabelRequirement::Op::kEquals:
+      case LabelRequirement::Op::kIn: ok = listed; break;
+      case LabelRequirement::Op::kNotEquals:
+      case LabelRequirement::Op::kNotIn: ok = !listed; break;
+      case LabelRequirement::Op::kExists: ok = has; break;
+      case LabelRequirement::Op::kNotExists: ok = !has; break;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<EntryRef> ParseEntryPath(std::string_view path) {
+  std::vector<std::string_view> parts;
+  for (size_t start = 0;;) {
+    const size_t slash = path.find('/', start);
+    parts.push_back(path.substr(start, slash == std::string_view::npos ? slash : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  if (parts.size() < 6 || parts[0] != "resources") return std::nullopt;
+  if (!std::all_of(parts.begin(), parts.end(), GoodSegment)) return std::nullopt;
+  EntryRef e;
+  e.group = parts[1] == "core" ? "" : std::string(parts[1]);
+  e.resource = parts[2];
+  e.version = parts[3];
+  std::string_view file;
+  if (parts.size() == 6 && parts[4] == "cluster") {
+    file = parts[5];
+  } else if (parts.size() == 7 && parts[4] == "namespaces") {
+    e.namespace_name = parts[5];
+    file = parts[6];
+  } else {
+    return std::nullopt;
+  }
+  constexpr std::string_view kSuffix = ".json";
+  if (file.size() <= kSuffix.size() || !file.ends_with(kSuffix)) return std::nullopt;
+  e.name = file.substr(0, file.size() - kSuffix.size());
+  return e;
+}
+
+std::string EntryPath(const EntryRef& e) {
+  std::string out = "resources/" + (e.group.empty() ? std::string("core") : e.group) + "/" +
+                    e.resource + "/" + e.version;
+  out += e.namespace_name.empty() ? "/cluster/" : "/namespaces/" + e.namespace_name + "/";
+  return out + e.name + ".json";
+}
+
+bool VersionPrecedes(std::string_view a, std::string_view b) {
+  const auto ka = KubeVersion(a), kb = KubeVersion(b);
+  if (ka && kb) {
+    const auto& [ma, sa, na] = *ka;
+    const auto& [mb, sb, nb] = *kb;
+    if (sa != sb) return sa > sb;
+    if (ma != mb) return ma > mb;
+    return na > nb;
+  }
+  if (ka || kb) return ka.has_value();
+  return a < b;
+}
+
+std::optional<std::string> ChooseVersion(const std::vector<std::string>& stored_versions,
+                                         const std::string& backup_preferred,
+                                         const std::vector<std::string>& target_served,
+                                         const std::string& target_preferred) {
+  if (!target_preferred.empty() && Contains(stored_versions, target_preferred) &&
+      Contains(target_served, target_preferred)) {
+    return target_preferred;
+  }
+  if (!backup_preferred.empty() && Contains(stored_versions, backup_preferred) &&
+      Contains(target_served, backup_preferred)) {
+    return backup_preferred;
+  }
+  std::optional<std::string> best;
+  for (const std::string& v : stored_versions) {
+    if (!Contains(target_served, v)) continue;
+    if (!best || VersionPrecedes(v, *best)) best = v;
+  }
+  return best;
+}
+
+std::string QualifiedResource(std::string_view group, std::string_view resource) {
+  std::string out(resource);
+  if (!group.empty()) {
+    out += ".";
+    out += group;
+  }
+  return out;
+}
+
+std::pair<int, std::string> TierOf(std::string_view group, std::string_view resource,
+                                   const std::vector<std::string>& priorities) {
+  return TierOf(group, resource, "", priorities);
+}
+
+std::pair<int, std::string> TierOf(std::string_view group, std::string_view resource,
+                                   std::string_view kind,
+                                   const std::vector<std::string>& priorities) {
+  std::string name = QualifiedResource(group, resource);
+  for (size_t i = 0; i < priorities.size(); ++i) {
+    if (priorities[i] != "*" && ResourceMatches(group, resource, kind, priorities[i])) {
+      return {static_cast<int>(i), name};
+    }
+  }
+  const int shift = static_cast<int>(priorities.size());
+  const auto& tiers = DefaultTiers();
+  auto it = tiers.find(name);
+  return {shift + (it == tiers.end() ? kOtherTier : it->second), std::move(name)};
+}
+
+bool ResourceMatches(std::string_view group, std::string_view resource, std::string_view kind,
+                     std::string_view item) {
+  if (item == "*") return true;
+  const size_t dot = item.find('.');
+  const std::string_view head = item.substr(0, dot);
+  if (dot != std::string_view::npos && !EqualsIgnoreCase(item.substr(dot + 1), group)) {
+    return false;
+  }
+  return head == resource || (!kind.empty() && EqualsIgnoreCase(head, kind));
+}
+
+std::string KindKey(std::string_view group, std::string_view kind) {
+  if (group.empty()) return std::string(kind);
+  std::string out(group);
+  out += "/";
+  out += kind;
+  return out;
+}
+
+std::string GroupOfApiVersion(std::string_view api_version) {
+  const size_t slash = api_version.find('/');
+  return slash == std::string_view::npos ? "" : std::string(api_version.substr(0, slash));
+}
+
+Decision Decide(const EntryRef& e, const json& obj, const RestoreOptions& o,
+                const std::set<std::string>& restored_kinds) {
+  auto skip = [](std::string reason) { return Decision{false, std::move(reason)}; };
+  const bool core = e.group.empty();
+  const std::string_view kind = StringAt(obj, {"kind"});
+
+  // 1. Namespaces.
+  if (!e.namespace_name.empty() && !NamespaceSelected(e.namespace_name, o)) {
+    return skip("namespace " + Quote(e.namespace_name) + " is not selected");
+  }
+  if (core && e.resource == "namespaces" && !NamespaceSelected(e.name, o)) {
+    return skip("namespace " + Quote(e.name) + " is not selected");
+  }
+  if (core && e.resource == "persistentvolumes") {
+    const std::string_view claim_ns = StringAt(obj, {"spec", "claimRef", "namespace"});
+    if (!claim_ns.empty() && !NamespaceSelected(claim_ns, o)) {
+      return skip("claimed from namespace " + Quote(claim_ns) + ", which is not selected");
+    }
+  }
+
+  // 2. Resources.
+  for (const std::string& item : o.exclude_resources) {
+    if (ResourceMatches(e.group, e.resource, kind, item)) {
+      return skip("excluded by exclude_resources " + Quote(item));
+    }
+  }
+  if (!o.include_resources.empty() &&
+      std::none_of(o.include_resources.begin(), o.include_resources.end(),
+                   [&](const std::string& item) {
+                     return ResourceMatches(e.group, e.resource, kind, item);
+                   })) {
+    return skip("not in include_resources");
+  }
+
+  // 3. Labels.
+  if (!e.namespace_name.empty() && !o.label_selector.empty()) {
+    base::Result<std::vector<LabelRequirement>> reqs = config::ParseLabelSelector(o.label_selector);
+    if (!reqs.ok()) return skip("invalid label_selector: " + reqs.status().message());
+    if (!LabelsMatch(obj, *reqs)) {
+      return skip("labels do not match label_selector " + Quote(o.label_selector));
+    }
+  }
+
+  // 4. Objects their controller recreates.
+  if (std::optional<std::string> reason = LeftForController(e, obj, restored_kinds)) {
+    return skip(std::move(*reason));
+  }
+
+  // 5. Service-account tokens.
+  if (core && e.resource == "secrets" &&
+      StringAt(obj, {"type"}) == "kubernetes.io/service-account-token") {
+    return skip("service-account token secret: the token is signed by the source cluster");
+  }
+
+  // 6. PersistentVolumes that would provision anew anyway.
+  if (core && e.resource == "persistentvolumes" &&
+      StringAt(obj, {"spec", "persistentVolumeReclaimPolicy"}) == "Delete") {
+    return skip(
+        "persistentVolumeReclaimPolicy is Delete and this backup has no volume data: its "
+        "claim provisions a new, empty volume");
+  }
+  return Decision{};
+}
+
+}  // namespace cairn::ops::restore

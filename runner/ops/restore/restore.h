@@ -1,0 +1,67 @@
+// ops/restore: one restore run — a verified backup applied to the current cluster.
+//
+// Phases: (1) read the manifest and stream every stored object once, checking sizes and
+// SHA-256 as stored and after decompression, and keeping the archive's objects; any problem
+// fails the run before anything is applied, naming every bad object. (2) Plan: per resource the
+// API version to restore (ops/restore/plan.h), filters, owner-based skipping, mappings, tiers.
+// (3) Apply tier by tier (CRDs first, then waiting until they are Established), a few objects
+// in parallel within a tier, under the client's rate limit: created, updated (server-side
+// apply with existing_resource_policy = update), skipped (exists), failed (with the API's
+// reason). (4) Report: status, results.json.zst, events; exit 0 / 3 / 1.
+//
+// Memory: the selected objects of the backup are held as JSON text between verification and
+// apply (verification must finish before the first write); nothing else grows with the backup.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "kube/client.h"
+#include "ops/restore/plan.h"
+#include "report/reporter.h"
+#include "store/object_store.h"
+#include "vault/layout.h"
+#include "vault/status.h"
+
+namespace cairn::ops::restore {
+
+struct Options {
+  RestoreOptions policy;  // filters and mappings (backup_name, restore_name set)
+  std::string vault_name;
+  std::string policy_name;
+  int parallel_applies = 4;
+  std::chrono::seconds crd_wait{60};
+};
+
+struct Deps {
+  store::ObjectStore& store;
+  vault::Layout layout;
+  // Makes a client for the target cluster; called again after CRDs are established, so the
+  // new resources are discovered.
+  std::function<base::Result<std::unique_ptr<kube::Client>>()> kube;
+  report::Reporter& reporter;
+  base::Clock& clock;
+  const std::atomic<bool>& cancel;
+};
+
+struct PlannedObject {
+  std::string path;            // entry path of the chosen version
+  EntryRef ref;                // as backed up (namespace before mapping)
+  kube::ApiResource resource;  // in the target cluster, version chosen
+  std::pair<int, std::string> tier;
+  std::string text;  // the object as backed up (JSON)
+};
+
+struct Outcome {
+  vault::RunStatus status;
+  int exit_code = 1;
+  std::string plan_text;  // --dry-run: the plan, printed instead of applied
+};
+
+// Verifies, plans and (unless dry_run) applies.
+Outcome Run(Deps& deps, const Options& opts, bool dry_run);
+
+}  // namespace cairn::ops::restore

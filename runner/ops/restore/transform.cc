@@ -1,0 +1,363 @@
+#include "ops/restore/transform.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
+#include <iterator>
+#include <utility>
+#include <vector>
+
+namespace cairn::ops::restore {
+namespace {
+
+using base::Code;
+using base::Error;
+using nlohmann::json;
+using Mapping = std::vector<std::pair<std::string, std::string>>;
+
+constexpr std::string_view kLastApplied = "kubectl.kubernetes.io/last-applied-configuration";
+constexpr std::string_view kLegacyStorageClass = "volume.beta.kubernetes.io/storage-class";
+
+// The member `key` of `j` when `j` is an object that has it, else nullptr.
+json* Member(json& j, std::string_view key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+const json* Member(const json& j, std::string_view key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+json* Path(json& j, std::initializer_list<std::string_view> keys) {
+  json* at = &j;
+  for (std::string_view k : keys) {
+    at = Member(*at, k);
+    if (at == nullptr) return nullptr;
+  }
+  return at;
+}
+
+void Erase(json* j, std::string_view key) {
+  if (j != nullptr && j->is_object()) j->erase(std::string(key));
+}
+
+// The mapped value of a string member, in place.
+void MapString(json* j, const Mapping& mapping) {
+  if (j == nullptr || !j->is_string()) return;
+  const std::string& v = j->get_ref<const std::string&>();
+  for (const auto& [from, to] : mapping) {
+    if (from == v) {
+      *j = to;
+      return;
+    }
+  }
+}
+
+void MapNamespaceMember(json* j, const RestoreOptions& o) {
+  if (j != nullptr && j->is_string()) *j = MapNamespace(j->get_ref<const std::string&>(), o);
+}
+
+// Converts an accessModes array in place and removes the duplicates the conversion created.
+void ConvertAccessModes(json* modes, const Mapping& mapping) {
+  if (modes == nullptr || !modes->is_array() || mapping.empty()) return;
+  json out = json::array();
+  for (json m : *modes) {
+    MapString(&m, mapping);
+    if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(std::move(m));
+  }
+  *modes = std::move(out);
+}
+
+// The storage class and access modes of a PVC spec (also a volumeClaimTemplate's spec).
+void MapClaimSpec(json* spec, const RestoreOptions& o) {
+  MapString(Member(*spec, "storageClassName"), o.storage_class_mapping);
+  ConvertAccessModes(Member(*spec, "accessModes"), o.convert_to_access_modes);
+}
+
+void MapImages(json* pod_spec, const RestoreOptions& o) {
+  if (pod_spec == nullptr || o.image_registry_mapping.empty()) return;
+  for (std::string_view list : {"containers", "initContainers", "ephemeralContainers"}) {
+    json* containers = Member(*pod_spec, list);
+    if (containers == nullptr || !containers->is_array()) continue;
+    for (json& c : *containers) {
+      json* image = Member(c, "image");
+      if (image == nullptr || !image->is_string()) continue;
+      if (std::optional<std::string> mapped = MapImage(image->get_ref<const std::string&>(), o)) {
+        *image = std::move(*mapped);
+      }
+    }
+  }
+}
+
+// Where the pod spec of a workload lives, by group and resource; empty when it has none.
+std::vector<std::string_view> PodSpecPath(std::string_view group, std::string_view resource) {
+  if (group.empty() && resource == "pods") return {"spec"};
+  if (group.empty() && resource == "podtemplates") return {"template", "spec"};
+  if ((group.empty() && resource == "replicationcontrollers") ||
+      (group == "apps" && (resource == "deployments" || resource == "statefulsets" ||
+                           resource == "daemonsets" || resource == "replicasets")) ||
+      (group == "batch" && resource == "jobs")) {
+    return {"spec", "template", "spec"};
+  }
+  if (group == "batch" && resource == "cronjobs") {
+    return {"spec", "jobTemplate", "spec", "template", "spec"};
+  }
+  return {};
+}
+
+// The nodePorts (and healthCheckNodePort) the user wrote, from kubectl's last applied
+// configuration; empty when there is none or it does not parse.
+std::set<int64_t> ExplicitNodePorts(const json& obj) {
+  std::set<int64_t> out;
+  const json* meta = Member(obj, "metadata");
+  const json* annotations = meta == nullptr ? nullptr : Member(*meta, "annotations");
+  const json* text = annotations == nullptr ? nullptr : Member(*annotations, kLastApplied);
+  if (text == nullptr || !text->is_string()) return out;
+  const json applied = json::parse(text->get_ref<const std::string&>(), nullptr, false);
+  const json* spec = Member(applied, "spec");
+  if (spec == nullptr) return out;
+  const json* health = Member(*spec, "healthCheckNodePort");
+  if (health != nullptr && health->is_number_integer()) out.insert(health->get<int64_t>());
+  const json* ports = Member(*spec, "ports");
+  if (ports == nullptr || !ports->is_array()) return out;
+  for (const json& p : *ports) {
+    const json* node_port = Member(p, "nodePort");
+    if (node_port != nullptr && node_port->is_number_integer()) {
+      out.insert(node_port->get<int64_t>());
+    }
+  }
+  return out;
+}
+
+void TransformService(json& obj, const RestoreOptions& o) {
+  json* spec = Member(obj, "spec");
+  if (spec == nullptr || !spec->is_object()) return;
+  const json* cluster_ip = Member(*spec, "clusterIP");
+  if (!(cluster_ip != nullptr && cluster_ip->is_string() && *cluster_ip == "None")) {
+    spec->erase("clusterIP");
+    spec->erase("clusterIPs");
+  }
+  if (o.preserve_node_ports) return;
+  const std::set<int64_t> explicit_ports = ExplicitNodePorts(obj);
+  auto assigned = [&](const json* port) {
+    return port != nullptr &&
+           !(port->is_number_integer() && explicit_ports.count(port->get<int64_t>()) > 0);
+  };
+  if (assigned(Member(*spec, "healthCheckNodePort"))) spec->erase("healthCheckNodePort");
+  json* ports = Member(*spec, "ports");
+  if (ports == nullptr || !ports->is_array()) return;
+  for (json& p : *ports) {
+    if (assigned(Member(p, "nodePort"))) p.erase("nodePort");
+  }
+}
+
+void TransformPvc(json& obj, const TransformContext& ctx) {
+  const RestoreOptions& o = *ctx.options;
+  json* annotations = Path(obj, {"metadata", "annotations"});
+  MapString(annotations == nullptr ? nullptr : Member(*annotations, kLegacyStorageClass),
+            o.storage_class_mapping);
+  json* spec = Member(obj, "spec");
+  if (spec == nullptr || !spec->is_object()) return;
+  MapClaimSpec(spec, o);
+  const json* volume = Member(*spec, "volumeName");
+  const bool pv_restored = volume != nullptr && volume->is_string() &&
+                           ctx.restored_pvs.count(volume->get<std::string>()) > 0;
+  if (pv_restored) return;
+  spec->erase("volumeName");
+  for (std::string_view a : kPvcBindingAnnotations) Erase(annotations, a);
+}
+
+void TransformPv(json& obj, const RestoreOptions& o) {
+  json* annotations = Path(obj, {"metadata", "annotations"});
+  MapString(annotations == nullptr ? nullptr : Member(*annotations, kLegacyStorageClass),
+            o.storage_class_mapping);
+  json* spec = Member(obj, "spec");
+  if (spec == nullptr || !spec->is_object()) return;
+  MapClaimSpec(spec, o);
+  json* claim = Member(*spec, "claimRef");
+  if (claim == nullptr || !claim->is_object()) return;
+  claim->erase("uid");
+  claim->erase("resourceVersion");
+  MapNamespaceMember(Member(*claim, "namespace"), o);
+}
+
+void TransformStatefulSet(json& obj, const RestoreOptions& o) {
+  json* templates = Path(obj, {"spec", "volumeClaimTemplates"});
+  if (templates == nullptr || !templates->is_array()) return;
+  for (json& t : *templates) {
+    json* spec = Member(t, "spec");
+    if (spec != nullptr && spec->is_object()) MapClaimSpec(spec, o);
+  }
+}
+
+void TransformBinding(json& obj, const RestoreOptions& o) {
+  json* subjects = Member(obj, "subjects");
+  if (subjects == nullptr || !subjects->is_array()) return;
+  for (json& s : *subjects) {
+    const json* kind = Member(s, "kind");
+    if (kind != nullptr && kind->is_string() && *kind == "ServiceAccount") {
+      MapNamespaceMember(Member(s, "namespace"), o);
+    }
+  }
+}
+
+// --- DiffersFromLive ------------------------------------------------------------------------
+
+bool EmptyOrNull(const json& j) {
+  return j.is_null() || ((j.is_object() || j.is_array()) && j.empty());
+}
+
+// Whether `live` holds everything `desired` sets (desired ⊆ live, recursively).
+bool Covers(const json& desired, const json& live) {
+  if (desired.is_object()) {
+    if (!live.is_object()) return false;
+    for (auto it = desired.begin(); it != desired.end(); ++it) {
+      auto l = live.find(it.key());
+      if (l == live.end()) {
+        if (!EmptyOrNull(*it)) return false;
+      } else if (!Covers(*it, *l)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  if (desired.is_array()) {
+    if (!live.is_array() || live.size() != desired.size()) return false;
+    for (size_t i = 0; i < desired.size(); ++i) {
+      if (!Covers(desired[i], live[i])) return false;
+    }
+    return true;
+  }
+  return desired == live;
+}
+
+bool IgnoredLabel(std::string_view key) {
+  return key == kBackupNameLabel || key == kRestoreNameLabel;
+}
+
+bool IgnoredAnnotation(std::string_view key) {
+  return std::find(std::begin(kControllerAnnotations), std::end(kControllerAnnotations), key) !=
+         std::end(kControllerAnnotations);
+}
+
+// metadata.<key> of `obj` (labels or annotations) without the members `ignored` names.
+json MetadataMap(const json& obj, std::string_view key, bool (*ignored)(std::string_view)) {
+  const json* meta = Member(obj, "metadata");
+  const json* map = meta == nullptr ? nullptr : Member(*meta, key);
+  json out = json::object();
+  if (map == nullptr || !map->is_object()) return out;
+  for (auto it = map->begin(); it != map->end(); ++it) {
+    if (!ignored(it.key())) out[it.key()] = *it;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string MapNamespace(std::string_view ns, const RestoreOptions& o) {
+  for (const auto& [from, to] : o.namespace_mapping) {
+    if (from == ns) return to;
+  }
+  return std::string(ns);
+}
+
+std::optional<std::string> MapImage(std::string_view image, const RestoreOptions& o) {
+  auto longest = [&](std::string_view ref) -> std::optional<std::string> {
+    const std::pair<std::string, std::string>* best = nullptr;
+    for (const auto& m : o.image_registry_mapping) {
+      if (m.first.empty() || !ref.starts_with(m.first)) continue;
+      if (best == nullptr || m.first.size() > best->first.size()) best = &m;
+    }
+    if (best == nullptr) return std::nullopt;
+    return best->second + std::string(ref.substr(best->first.size()));
+  };
+  if (std::optional<std::string> mapped = longest(image)) return mapped;
+  // The Docker Hub form of a reference without a registry host.
+  const size_t slash = image.find('/');
+  const std::string_view first = image.substr(0, slash);
+  const bool has_host =
+      slash != std::string_view::npos &&
+      (first.find_first_of(".:") != std::string_view::npos || first == "localhost");
+  if (has_host || image.empty()) return std::nullopt;
+  std::string qualified = slash == std::string_view::npos ? "docker.io/library/" : "docker.io/";
+  qualified += image;
+  return longest(qualified);
+}
+
+base::Result<json> Transform(const EntryRef& e, json obj, const TransformContext& ctx) {
+  if (ctx.options == nullptr) {
+    return Error(Code::kInvalidArgument,
+                 "unable to transform '" + EntryPath(e) + "': no restore options given");
+  }
+  const RestoreOptions& o = *ctx.options;
+  json* meta = Member(obj, "metadata");
+  if (meta == nullptr || !meta->is_object()) {
+    return Error(Code::kInvalidArgument, "unable to transform '" + EntryPath(e) +
+                                             "': not a kubernetes object (no metadata object)");
+  }
+  for (std::string_view key :
+       {"uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+        "deletionGracePeriodSeconds", "managedFields", "selfLink", "ownerReferences"}) {
+    meta->erase(std::string(key));
+  }
+  if (!(ctx.is_custom_resource && o.restore_status)) obj.erase("status");
+
+  const bool core = e.group.empty();
+  if (!e.namespace_name.empty()) (*meta)["namespace"] = MapNamespace(e.namespace_name, o);
+  if (core && e.resource == "namespaces") {
+    MapNamespaceMember(Member(*meta, "name"), o);
+    json* labels = Member(*meta, "labels");
+    if (labels != nullptr) {
+      MapNamespaceMember(Member(*labels, "kubernetes.io/metadata.name"), o);
+    }
+  }
+
+  if (core && e.resource == "services") {
+    TransformService(obj, o);
+  } else if (core && e.resource == "persistentvolumeclaims") {
+    TransformPvc(obj, ctx);
+  } else if (core && e.resource == "persistentvolumes") {
+    TransformPv(obj, o);
+  } else if (e.group == "apps" && e.resource == "statefulsets") {
+    TransformStatefulSet(obj, o);
+  } else if (e.group == "rbac.authorization.k8s.io" &&
+             (e.resource == "rolebindings" || e.resource == "clusterrolebindings")) {
+    TransformBinding(obj, o);
+  } else if (core && e.resource == "pods") {
+    json* spec = Member(obj, "spec");
+    Erase(spec, "nodeName");
+    Erase(spec, "priority");
+  }
+  if (std::vector<std::string_view> path = PodSpecPath(e.group, e.resource); !path.empty()) {
+    json* at = &obj;
+    for (std::string_view k : path) at = at == nullptr ? nullptr : Member(*at, k);
+    MapImages(at, o);
+  }
+
+  if (o.backup_name.empty() && o.restore_name.empty()) return obj;
+  json* labels = Member(*meta, "labels");
+  if (labels == nullptr || !labels->is_object()) {
+    (*meta)["labels"] = json::object();
+    labels = Member(*meta, "labels");
+  }
+  if (!o.backup_name.empty()) (*labels)[std::string(kBackupNameLabel)] = o.backup_name;
+  if (!o.restore_name.empty()) (*labels)[std::string(kRestoreNameLabel)] = o.restore_name;
+  return obj;
+}
+
+bool DiffersFromLive(const json& desired, const json& live) {
+  if (!desired.is_object() || !live.is_object()) return desired != live;
+  for (auto it = desired.begin(); it != desired.end(); ++it) {
+    if (it.key() == "metadata" || it.key() == "status") continue;
+    auto l = live.find(it.key());
+    if (l == live.end() ? !EmptyOrNull(*it) : !Covers(*it, *l)) return true;
+  }
+  return !Covers(MetadataMap(desired, "labels", IgnoredLabel),
+                 MetadataMap(live, "labels", IgnoredLabel)) ||
+         !Covers(MetadataMap(desired, "annotations", IgnoredAnnotation),
+                 MetadataMap(live, "annotations", IgnoredAnnotation));
+}
+
+}  // namespace cairn::ops::restore

@@ -1,0 +1,162 @@
+"""restore-run as a user runs it: the sample workloads backed up from one API test server
+(cluster A) and restored into a second, empty one (cluster B), compared with
+tests/compare_clusters.py; mappings, policies, corruption and rejected objects."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from cairn_test_support import SOURCE, KubeApiServer, run
+
+COMPARE = os.path.join(SOURCE, "tests", "compare_clusters.py")
+
+
+class RestoreRun(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.source = KubeApiServer("--samples")
+        cls.dir = tempfile.mkdtemp(prefix="cairn-restore-")
+        cls.vault = os.path.join(cls.dir, "vault")
+        r = run("backup-run", "--url", f"file://{cls.vault}", "--kubeconfig",
+                cls.source.kubeconfig, "--include-namespaces", "shop,data", "--name", "full")
+        if r.code != 0:
+            raise AssertionError(f"backup failed: {r}")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.source.stop()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def setUp(self):
+        self.target = KubeApiServer()
+        self.addCleanup(self.target.stop)
+
+    def restore(self, *args, vault=None):
+        return run("restore-run", "--url", f"file://{vault or self.vault}", "--kubeconfig",
+                   self.target.kubeconfig, "--backup", "full", *args)
+
+    def objects(self, resource, ns):
+        p = self.target.kubectl("get", resource, "-n", ns, "-o", "json", check=False)
+        return {o["metadata"]["name"]: o for o in json.loads(p.stdout)["items"]} \
+            if p.returncode == 0 else {}
+
+    def test_restore_into_another_cluster_reproduces_the_workloads(self):
+        r = self.restore("--name", "r1", "--output", "json")
+        self.assertEqual(r.code, 0, r)
+        status = r.json()
+        self.assertEqual(status["phase"], "Completed")
+        self.assertGreater(status["counts"]["created"], 30)
+        cmp = subprocess.run([sys.executable, COMPARE, self.source.kubeconfig,
+                              self.target.kubeconfig, "shop", "data"],
+                             capture_output=True, text=True)
+        self.assertEqual(cmp.returncode, 0, cmp.stdout + cmp.stderr)
+        self.assertIn("0 differences", cmp.stdout)
+        # The CRD and its custom resources came in one run; labels name backup and restore.
+        crs = self.objects("databases.demo.cairn.dev", "data")
+        self.assertTrue(crs, "custom resources were not restored")
+        cm = next(iter(self.objects("configmaps", "shop").values()))
+        self.assertEqual(cm["metadata"]["labels"]["cairn.io/backup-name"], "full")
+        self.assertEqual(cm["metadata"]["labels"]["cairn.io/restore-name"], "r1")
+        # Restoring again with policy none creates nothing.
+        r = self.restore("--name", "r1-again", "--output", "json")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(r.json()["counts"].get("created", 0), 0)
+        self.assertGreater(r.json()["counts"]["skipped"], 30)
+
+    def test_namespace_and_image_and_storage_mappings(self):
+        r = self.restore("--name", "r2", "--namespace-mapping", "shop=shop-copy,data=data-copy",
+                         "--image-registry-mapping", "docker.io/library/=mirror.example.com/lib/",
+                         "--storage-class-mapping", "fast=standard",
+                         "--convert-to-access-modes", "ReadWriteMany=ReadWriteOnce")
+        self.assertEqual(r.code, 0, r)
+        self.assertFalse(self.objects("configmaps", "shop"))
+        self.assertTrue(self.objects("configmaps", "shop-copy"))
+        cmp = subprocess.run([sys.executable, COMPARE, self.source.kubeconfig,
+                              self.target.kubeconfig, "shop=shop-copy"],
+                             capture_output=True, text=True)
+        images = [c["image"] for d in self.objects("deployments.apps", "shop-copy").values()
+                  for c in d["spec"]["template"]["spec"].get("containers", [])]
+        self.assertTrue(images)
+        for image in images:
+            self.assertFalse(image.startswith("docker.io/library/"), image)
+        for pvc in self.objects("persistentvolumeclaims", "data-copy").values():
+            self.assertNotEqual(pvc["spec"].get("storageClassName"), "fast")
+            self.assertNotIn("ReadWriteMany", pvc["spec"].get("accessModes", []))
+        for sts in self.objects("statefulsets.apps", "data-copy").values():
+            for t in sts["spec"].get("volumeClaimTemplates", []):
+                self.assertNotEqual(t["spec"].get("storageClassName"), "fast")
+        self.assertIn("differences", cmp.stdout)
+
+    def test_existing_objects_none_warns_update_converges(self):
+        self.assertEqual(self.restore("--name", "r3").code, 0)
+        name, cm = next((n, o) for n, o in sorted(self.objects("configmaps", "shop").items())
+                        if o.get("data"))
+        key = sorted(cm["data"])[0]
+        original = cm["data"][key]
+        self.target.kubectl("patch", "configmap", name, "-n", "shop", "--type", "merge",
+                            "-p", json.dumps({"data": {key: "changed in the target"}}))
+        r = self.restore("--name", "r3b", "--output", "json")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("differs from the backup", json.dumps(r.json()["warnings"]))
+        self.assertEqual(self.objects("configmaps", "shop")[name]["data"][key],
+                         "changed in the target")
+        r = self.restore("--name", "r3c", "--existing-resource-policy", "update",
+                         "--output", "json")
+        self.assertEqual(r.code, 0, r)
+        self.assertGreater(r.json()["counts"]["updated"], 0)
+        self.assertEqual(self.objects("configmaps", "shop")[name]["data"][key], original)
+
+    def test_corrupted_archive_fails_and_leaves_the_cluster_unchanged(self):
+        vault = os.path.join(self.dir, "corrupt-vault")
+        shutil.copytree(self.vault, vault)
+        archive = os.path.join(vault, "backups", "full", "resources.tar.zst")
+        with open(archive, "r+b") as f:
+            f.seek(os.path.getsize(archive) // 2)
+            b = f.read(1)
+            f.seek(-1, 1)
+            f.write(bytes([b[0] ^ 0x01]))
+        before = self.target.kubectl("get", "all", "-A", "-o", "name").stdout
+        r = self.restore("--name", "r4", "--output", "json", vault=vault)
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(r.json()["phase"], "Failed")
+        self.assertIn("resources.tar.zst", r.json()["message"])
+        self.assertIn("nothing was applied", r.json()["message"])
+        self.assertEqual(self.target.kubectl("get", "all", "-A", "-o", "name").stdout, before)
+        self.assertFalse(self.objects("configmaps", "shop"))
+
+    def test_rejected_object_is_partially_failed_and_named(self):
+        # A NodePort the restore wants to keep is already taken in the target.
+        svc = [s for s in json.loads(self.source.kubectl(
+            "get", "services", "-n", "shop", "-o", "json").stdout)["items"]
+            if s["spec"].get("type") == "NodePort"]
+        self.assertTrue(svc, "the sample set has a NodePort service")
+        port = svc[0]["spec"]["ports"][0]["nodePort"]
+        self.target.kubectl("create", "namespace", "other")
+        taken = {"apiVersion": "v1", "kind": "Service",
+                 "metadata": {"name": "taken", "namespace": "other"},
+                 "spec": {"type": "NodePort", "selector": {"a": "b"},
+                          "ports": [{"port": 80, "nodePort": port}]}}
+        self.target.kubectl("create", "-f", "-", input=json.dumps(taken))
+        r = self.restore("--name", "r5", "--preserve-node-ports", "--output", "json")
+        self.assertEqual(r.code, 3, r)
+        status = r.json()
+        self.assertEqual(status["phase"], "PartiallyFailed")
+        errors = json.dumps(status["errors"])
+        self.assertIn(svc[0]["metadata"]["name"], errors)
+        self.assertIn("already allocated", errors)
+
+    def test_dry_run_prints_the_plan_in_tier_order(self):
+        r = self.restore("--name", "r6", "--dry-run")
+        self.assertEqual(r.code, 0, r)
+        lines = r.out.splitlines()
+        ns_line = next(i for i, l in enumerate(lines) if " namespaces/" in l)
+        dep_line = next(i for i, l in enumerate(lines) if "deployments.apps" in l)
+        self.assertLess(ns_line, dep_line)
+        self.assertFalse(self.objects("configmaps", "shop"))
+
+
+if __name__ == "__main__":
+    unittest.main()
