@@ -76,8 +76,9 @@ struct PlanResult {
   std::set<std::string> restored_pvs;
 };
 
-// Plans the objects of `content` whose resource passes `want_resource`.
-PlanResult MakePlan(const BackupContent& content, const kube::Discovery& d, const Options& opts,
+// Plans the objects of `content` whose resource passes `want`, moving their text out of
+// `content` (each object is held once).
+PlanResult MakePlan(BackupContent& content, const kube::Discovery& d, const Options& opts,
                     const std::function<bool(const std::string&)>& want, Ledger& ledger,
                     bool dry_run, const std::set<std::string>& crds_in_backup) {
   PlanResult out;
@@ -90,7 +91,7 @@ PlanResult MakePlan(const BackupContent& content, const kube::Discovery& d, cons
     if (obj.is_object()) kinds.insert(gr.first + "/" + obj.value("kind", ""));
   }
   std::set<std::string>& pvs = out.restored_pvs;
-  for (const auto& [gr, objs] : content.objects) {
+  for (auto& [gr, objs] : content.objects) {
     if (!want(gr.first)) continue;
     std::vector<std::string> served;
     std::string preferred;
@@ -118,7 +119,7 @@ PlanResult MakePlan(const BackupContent& content, const kube::Discovery& d, cons
     }
     const kube::ApiResource* target = d.Find(gr.first, *version, gr.second);
     if (!target) continue;
-    for (const auto& [key, versions] : objs) {
+    for (auto& [key, versions] : objs) {
       auto it = versions.find(*version);
       if (it == versions.end()) it = versions.begin();  // an object stored in fewer versions
       EntryRef ref{gr.first, gr.second, it->first, key.first, key.second};
@@ -138,7 +139,9 @@ PlanResult MakePlan(const BackupContent& content, const kube::Discovery& d, cons
       if (gr.first.empty() && gr.second == "persistentvolumes") pvs.insert(key.second);
       out.objects.push_back(
           {path, ref, *target,
-           TierOf(gr.first, gr.second, obj.value("kind", ""), opts.policy.priorities), it->second});
+           TierOf(gr.first, gr.second, obj.value("kind", ""), opts.policy.priorities),
+           std::move(it->second)});
+      versions.clear();  // the other stored versions are not needed any more
     }
   }
   std::stable_sort(out.objects.begin(), out.objects.end(),
@@ -389,7 +392,7 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
   PlanResult rest = MakePlan(
       content, *discovery, opts, [&](const std::string& g) { return !is_crd(g); }, ledger, false,
       crds_in_backup);
-  content.objects.clear();  // the plan holds what is restored; the rest can go
+  content.objects.clear();  // what was not planned is not needed
   ctx.restored_pvs = rest.restored_pvs;
   EnsureNamespaces(**kube, rest.objects, opts, ledger);
   std::vector<PlannedObject> custom, builtin;
