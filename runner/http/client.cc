@@ -61,6 +61,15 @@ size_t OnHeader(char* ptr, size_t size, size_t n, void* ud) {
   size_t colon = line.find(':');
   if (colon != std::string_view::npos) {
     t->resp->headers.emplace_back(Lower(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
+    // Size the body once: appending by doubling would hold up to twice a large body.
+    if (t->resp->headers.back().first == "content-length") {
+      uint64_t len = 0;
+      const std::string& v = t->resp->headers.back().second;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), len);
+      if (ec == std::errc() && end == v.data() + v.size() && len <= t->max_body) {
+        t->resp->body.reserve(len);
+      }
+    }
   }
   return size * n;
 }

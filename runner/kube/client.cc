@@ -286,6 +286,17 @@ Result<Discovery> Client::DiscoverClassic(const json& api_doc) {
 
 Status Client::List(const ResourceRef& r, const ListOptions& o,
                     const std::function<bool(const json& page)>& on_page, ListStats* stats) {
+  return ListPages(r, o, on_page, nullptr, stats);
+}
+
+Status Client::ListItems(const ResourceRef& r, const ListOptions& o,
+                         const std::function<bool(const json& item)>& on_item, ListStats* stats) {
+  return ListPages(r, o, nullptr, on_item, stats);
+}
+
+Status Client::ListPages(const ResourceRef& r, const ListOptions& o,
+                         const std::function<bool(const json& page)>& on_page,
+                         const std::function<bool(const json& item)>& on_item, ListStats* stats) {
   ListStats local;
   ListStats& s = stats ? *stats : local;
   const std::string ns = r.namespaced ? o.namespace_name : "";
@@ -319,7 +330,22 @@ Status Client::List(const ResourceRef& r, const ListOptions& o,
       continue;
     }
     if (!Success(resp->status)) return Failure(c, *resp);
-    auto page = json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+    // Per item: hand each element of "items" over as soon as it is parsed and drop it.
+    bool stopped = false;
+    std::string key;
+    json::parser_callback_t per_item = [&](int depth, json::parse_event_t event, json& parsed) {
+      if (event == json::parse_event_t::key && depth == 1 && parsed.is_string()) {
+        key = parsed.get<std::string>();
+      }
+      if (event == json::parse_event_t::object_end && depth == 2 && key == "items") {
+        ++s.items;
+        if (!stopped && !on_item(parsed)) stopped = true;
+        return false;  // not kept in the page
+      }
+      return true;
+    };
+    auto page = json::parse(resp->body, on_item ? per_item : nullptr,
+                            /*allow_exceptions=*/false);
     if (!page.is_object()) {
       return Error(Code::kInternal, "unable to list " + c.object + ": page " +
                                         std::to_string(s.pages + 1) + " is not a JSON object");
@@ -330,9 +356,19 @@ Status Client::List(const ResourceRef& r, const ListOptions& o,
       s.items += static_cast<int64_t>(items->size());
     }
     token = MetaString(page, "continue");
+    // Heavy objects (Deployments with large templates): smaller pages next time.
+    constexpr size_t kPageBytes = 4u << 20;
+    if (on_item && resp->body.size() > kPageBytes && limit > 50) {
+      limit = std::max<int>(50, static_cast<int>(static_cast<double>(limit) * kPageBytes /
+                                                 static_cast<double>(resp->body.size())));
+    }
     resp->body.clear();
     resp->body.shrink_to_fit();
-    if (!on_page(page)) return Status::Ok();
+    if (on_item) {
+      if (stopped) return Status::Ok();
+    } else if (!on_page(page)) {
+      return Status::Ok();
+    }
     if (token.empty()) return Status::Ok();
   }
 }

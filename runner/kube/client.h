@@ -90,6 +90,13 @@ class Client {
                     const std::function<bool(const nlohmann::json& page)>& on_page,
                     ListStats* stats = nullptr);
 
+  // Like List, but delivers one item at a time, parsed as the page is read: at most one
+  // item's tree exists at once, and pages shrink (limit) when their bodies pass 4 MiB, so
+  // memory does not depend on how large the objects are. `on_item` returns false to stop.
+  base::Status ListItems(const ResourceRef& r, const ListOptions& o,
+                         const std::function<bool(const nlohmann::json& item)>& on_item,
+                         ListStats* stats = nullptr);
+
   base::Result<nlohmann::json> Get(const ResourceRef& r, std::string_view ns,
                                    std::string_view name);
   // POST to the collection; `ns` "" takes metadata.namespace of `obj`.
@@ -122,6 +129,10 @@ class Client {
   base::Result<http::Response> Send(const Call& call);
   // A request whose answer is one object.
   base::Result<nlohmann::json> SendForObject(const Call& call);
+  base::Status ListPages(const ResourceRef& r, const ListOptions& o,
+                         const std::function<bool(const nlohmann::json& page)>& on_page,
+                         const std::function<bool(const nlohmann::json& item)>& on_item,
+                         ListStats* stats);
   base::Result<std::shared_ptr<http::Client>> Transport();
   base::Status Failure(const Call& call, const http::Response& resp) const;
   base::Result<Discovery> DiscoverClassic(const nlohmann::json& api_doc);

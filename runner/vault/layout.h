@@ -18,6 +18,7 @@ namespace cairn::vault {
 // Fixed object names inside a backup directory.
 inline constexpr std::string_view kResourcesObject = "resources.tar.zst";
 inline constexpr std::string_view kLogsObject = "logs.jsonl.zst";
+inline constexpr std::string_view kResourceListObject = "resource-list.json.zst";
 inline constexpr std::string_view kStatusObject = "status.json";
 inline constexpr std::string_view kManifestObject = "manifest.json";
 

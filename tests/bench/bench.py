@@ -1,21 +1,37 @@
 #!/usr/bin/env python3
-"""scripts/bench upload: cairn's backup data path (stdin -> zstd -> S3 multipart) against the
-plain `zstd -3 -T2 | aws s3 cp -` pipeline and restic, on the same data and the same S3 server.
-Prints MB/s and peak RSS per tool and cairn's ratios. Benchmarks, not tests: nothing asserts
-a time, but the run fails if cairn's upload does not read back (sha256) or exceeds 64 MiB RSS."""
+"""Benchmarks behind scripts/bench; nothing here is a test.
+
+upload: cairn's backup data path (stdin -> zstd -> S3 multipart) against the plain
+`zstd -3 -T2 | aws s3 cp -` pipeline and restic, on the same data and the same S3 server. Prints
+MB/s and peak RSS per tool and cairn's ratios; fails if cairn's upload does not read back
+(sha256) or exceeds 64 MiB RSS.
+
+kube-list: cairn's paged listing of N ConfigMaps next to `kubectl get`.
+
+resources: backup-run of N objects like a real cluster's (ConfigMaps, Secrets, Deployments over
+20 namespaces) into file:// and s3:// vaults, next to the listing floor `kubectl get
+configmaps,secrets,deployments -A -o json`. Prints time, objects/s, archive ratio and peak RSS,
+and the targets (time <= 1.5x the floor, peak RSS <= 64 MiB and flat with the count); fails
+only when a backup fails, and says clearly when a target is missed."""
 import argparse
+import base64
 import hashlib
 import json
 import os
 import random
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 RSS_LIMIT_KIB = 64 * 1024
+TIME_TARGET = 1.5  # scripts/bench resources: backup time / kubectl listing time
+FLAT_TOLERANCE = 1.15  # peak RSS at the largest count / at the smallest: "flat"
+KUBE_QPS, KUBE_BURST = 50, 100  # kube::ClientOptions defaults (runner/kube/client.h)
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
@@ -149,6 +165,178 @@ def seed_configmaps(path, count, namespaces=10):
         json.dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
 
 
+# -- scripts/bench resources ------------------------------------------------------------------
+
+BENCH_NAMESPACES = 20
+WORDS = ("server", "cache", "timeout", "retries", "endpoint", "pool", "max", "min", "log",
+         "level", "feature", "enabled", "path", "host", "port", "user", "queue", "batch",
+         "interval", "region", "bucket", "metrics", "tracing", "sampler", "buffer", "tls")
+IMAGES = ("nginx:1.27.2", "redis:7.4.1-alpine", "postgres:16.4", "ghcr.io/acme/api:v2.14.3",
+          "ghcr.io/acme/worker:v2.14.3", "quay.io/prometheus/node-exporter:v1.8.2",
+          "registry.k8s.io/ingress-nginx/controller:v1.11.3", "docker.io/bitnami/kafka:3.8.0")
+
+
+def _config_text(rng, size):
+    """Config-file-like text (dotted keys, numbers, hosts, ids) of `size` bytes."""
+    lines, n = [], 0
+    while n < size:
+        k = ".".join(rng.choice(WORDS) for _ in range(rng.randint(2, 4)))
+        r = rng.random()
+        if r < 0.3:
+            v = str(rng.randint(0, 100000))
+        elif r < 0.5:
+            v = rng.choice(("true", "false", "info", "debug", "warn"))
+        elif r < 0.7:
+            v = (f"{rng.choice(WORDS)}-{rng.randint(0, 99)}.svc.cluster.local:"
+                 f"{rng.randint(1024, 9999)}")
+        else:
+            v = "%x" % rng.getrandbits(rng.choice((32, 64, 128)))
+        line = f"{k} = {v}"
+        lines.append(line)
+        n += len(line) + 1
+    return "\n".join(lines)[:size]
+
+
+def _b64(rng, n):
+    return base64.b64encode(rng.getrandbits(8 * n).to_bytes(n, "little")).decode()
+
+
+def _meta(i, kind, ns, app, extra_labels=None):
+    labels = {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": f"{app}-{i % 7}",
+              "app.kubernetes.io/managed-by": "Helm" if i % 3 else "kustomize",
+              "app.kubernetes.io/part-of": f"suite-{i % 11}"}
+    labels.update(extra_labels or {})
+    return {"name": f"{kind}-{i:06d}", "namespace": ns, "labels": labels,
+            "annotations": {"meta.helm.sh/release-name": f"{app}-{i % 7}",
+                            "meta.helm.sh/release-namespace": ns}}
+
+
+def _configmap(rng, i, ns, app):
+    # 64 B .. 8 KiB of data, most of them small, as in real clusters.
+    size = rng.choices((64, 256, 1024, 2048, 4096, 8192), (20, 25, 25, 15, 10, 5))[0]
+    keys = rng.randint(1, 3)
+    data = {f"{rng.choice(WORDS)}-{k}.properties": _config_text(rng, max(16, size // keys))
+            for k in range(keys)}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(i, "cm", ns, app),
+            "data": data}
+
+
+def _secret(rng, i, ns, app):
+    r = rng.random()
+    if r < 0.7:
+        typ = "Opaque"
+        data = {k: _b64(rng, rng.choice((16, 24, 32, 64, 256)))
+                for k in rng.sample(("password", "username", "token", "api-key", "dsn",
+                                     "client-secret"), rng.randint(1, 4))}
+    elif r < 0.9:
+        typ = "kubernetes.io/tls"
+        data = {"tls.crt": _b64(rng, rng.choice((900, 1300, 2600))),
+                "tls.key": _b64(rng, rng.choice((120, 240, 1200)))}
+    else:
+        typ = "kubernetes.io/dockerconfigjson"
+        auth = _b64(rng, 48)
+        cfg = json.dumps({"auths": {"ghcr.io": {"username": "acme-ci", "auth": auth}}})
+        data = {".dockerconfigjson": base64.b64encode(cfg.encode()).decode()}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": _meta(i, "secret", ns, app),
+            "type": typ, "data": data}
+
+
+def _deployment(rng, i, ns, app):
+    sel = {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": f"{app}-{i % 7}"}
+    image = rng.choice(IMAGES)
+    pod_labels = dict(sel, **{"app.kubernetes.io/version": image.split(":")[-1]})
+    containers = [{
+        "name": app, "image": image, "imagePullPolicy": "IfNotPresent",
+        "args": ["--config=/etc/app/config.properties", f"--port={8000 + i % 100}",
+                 "--log-format=json"],
+        "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"},
+                  {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}],
+        "env": [{"name": f"{rng.choice(WORDS).upper()}_{k}", "value": str(rng.randint(0, 9999))}
+                for k in range(rng.randint(3, 10))] + [
+            {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {
+                "name": f"secret-{max(0, i - 3):06d}", "key": "password"}}},
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        "resources": {"requests": {"cpu": f"{rng.choice((50, 100, 250))}m",
+                                   "memory": f"{rng.choice((64, 128, 256))}Mi"},
+                      "limits": {"cpu": "1", "memory": f"{rng.choice((256, 512, 1024))}Mi"}},
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"},
+                          "initialDelaySeconds": 10, "periodSeconds": 10},
+        "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}, "periodSeconds": 5},
+        "volumeMounts": [{"name": "config", "mountPath": "/etc/app", "readOnly": True},
+                         {"name": "tmp", "mountPath": "/tmp"}],
+        "securityContext": {"runAsNonRoot": True, "readOnlyRootFilesystem": True,
+                            "allowPrivilegeEscalation": False,
+                            "capabilities": {"drop": ["ALL"]}}}]
+    if rng.random() < 0.3:  # a sidecar
+        containers.append({"name": "proxy", "image": "envoyproxy/envoy:v1.31.2",
+                           "args": ["-c", "/etc/envoy/envoy.yaml"],
+                           "ports": [{"containerPort": 15001, "protocol": "TCP"}],
+                           "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}}})
+    spec = {"replicas": rng.choice((1, 2, 3)), "revisionHistoryLimit": 10,
+            "selector": {"matchLabels": sel},
+            "strategy": {"type": "RollingUpdate",
+                         "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
+            "template": {
+                "metadata": {"labels": pod_labels,
+                             "annotations": {"checksum/config": "%064x" % rng.getrandbits(256),
+                                             "prometheus.io/scrape": "true",
+                                             "prometheus.io/port": "9090"}},
+                "spec": {"serviceAccountName": "default", "terminationGracePeriodSeconds": 30,
+                         "securityContext": {"fsGroup": 2000, "runAsUser": 1000},
+                         "affinity": {"podAntiAffinity": {
+                             "preferredDuringSchedulingIgnoredDuringExecution": [{
+                                 "weight": 100, "podAffinityTerm": {
+                                     "topologyKey": "kubernetes.io/hostname",
+                                     "labelSelector": {"matchLabels": sel}}}]}},
+                         "containers": containers,
+                         "volumes": [{"name": "config", "configMap": {
+                                         "name": f"cm-{max(0, i - 1):06d}"}},
+                                     {"name": "tmp", "emptyDir": {}}]}}}
+    obj = {"apiVersion": "apps/v1", "kind": "Deployment",
+           "metadata": _meta(i, "deploy", ns, app), "spec": spec}
+    # kubectl apply's annotation: a copy of the applied object, as in many real clusters.
+    obj["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] = \
+        json.dumps(obj, separators=(",", ":"))
+    return obj
+
+
+def bench_namespaces(n=BENCH_NAMESPACES):
+    return [f"bench-{k:02d}" for k in range(n)]
+
+
+def seed_cluster(path, count, namespaces=BENCH_NAMESPACES):
+    """A List of `count` objects like a real cluster's: 60% ConfigMaps (64 B - 8 KiB), 25%
+    Secrets (Opaque, TLS, docker config), 15% Deployments with full pod templates, over
+    `namespaces` namespaces (plus their Namespace objects). Written item by item: memory does
+    not grow with count. Returns {kind: n} and the bytes written."""
+    if count < 1:
+        raise SystemExit("--counts: give positive object counts")
+    rng = random.Random(11)
+    kinds = {"ConfigMap": 0, "Secret": 0, "Deployment": 0}
+    nss = bench_namespaces(namespaces)
+    with open(path, "w") as f:
+        f.write('{"apiVersion": "v1", "kind": "List", "items": [\n')
+        for ns in nss:
+            f.write(json.dumps({"apiVersion": "v1", "kind": "Namespace",
+                                "metadata": {"name": ns, "labels": {"team": ns}}}) + ",\n")
+        for i in range(count):
+            ns = nss[i % namespaces]
+            app = f"app-{(i // namespaces) % 40:02d}"
+            slot = (i // namespaces) % 20  # every namespace gets the same mix
+            if slot < 12:
+                obj = _configmap(rng, i, ns, app)
+            elif slot < 17:
+                obj = _secret(rng, i, ns, app)
+            else:
+                obj = _deployment(rng, i, ns, app)
+            kinds[obj["kind"]] += 1
+            f.write(json.dumps(obj, separators=(",", ":")))
+            f.write(",\n" if i < count - 1 else "\n")
+        f.write("]}\n")
+        size = f.tell()
+    return kinds, size
+
+
 def bench_kube_list(args, env):
     """Lists N ConfigMaps through cairn's kube client page by page, next to kubectl."""
     server = os.path.join(SOURCE, "hack", "kube-api-server", "kube-api-server")
@@ -188,16 +376,195 @@ def bench_kube_list(args, env):
               f"x{cairn[-1][2] / cairn[0][2]:.2f} (flat is ~1.0)")
 
 
+def start_seeded_kube(work, seed, timeout=900):
+    """Starts server.py seeded from `seed`; returns (Popen, kubeconfig, seconds to seed).
+    Not `kube-api-server start`: that waits 10 s for the server, and seeding 20,000 objects
+    through the server's defaulting and validation already takes longer."""
+    d = os.path.join(work, "kube")
+    os.makedirs(d)
+    log = open(os.path.join(d, "server.log"), "w+")
+    start = time.monotonic()
+    p = subprocess.Popen([sys.executable, os.path.join(SOURCE, "hack", "kube-api-server",
+                                                       "server.py"),
+                          "--listen", "127.0.0.1:0", "--dir", d, "--seed", seed],
+                         stdout=log, stderr=subprocess.STDOUT)
+    while time.monotonic() - start < timeout:
+        log.seek(0)
+        if re.search(r"^listening on ", log.read(), re.M):
+            return p, os.path.join(d, "kubeconfig"), time.monotonic() - start
+        if p.poll() is not None:
+            break
+        time.sleep(0.5)
+    stop_kube(p)
+    log.seek(0)
+    raise SystemExit(f"kube-api-server did not start within {timeout}s:\n{log.read()[-2000:]}")
+
+
+def stop_kube(p):
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def peak_rss_kib(pid):
+    """VmHWM of a running process (the API server, which /usr/bin/time does not wrap)."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^VmHWM:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def api_requests(kubeconfig, clear=False):
+    """GET requests in the test server's request log (admin API); `clear` empties it."""
+    d = os.path.dirname(kubeconfig)
+    with open(os.path.join(d, "env")) as f:
+        url = re.search(r"KUBE_API_SERVER=(\S+)", f.read()).group(1)
+    with open(os.path.join(d, "token")) as f:
+        token = f.read().strip()
+    ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.crt"))
+    req = urllib.request.Request(url + "/__admin/requests", method="DELETE" if clear else "GET",
+                                 headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, context=ctx, timeout=60) as r:
+        body = r.read()
+    return 0 if clear else sum(1 for x in json.loads(body)["requests"] if x["method"] == "GET")
+
+
+def bench_resources(args, env):
+    """Backs up N objects like a real cluster's into a file:// and an s3:// vault with
+    backup-run, next to the listing floor `kubectl get configmaps,secrets,deployments -A`."""
+    if not shutil.which("kubectl"):
+        raise SystemExit("kubectl is not installed: it is the listing floor")
+    backup_run = os.path.join(args.build, "bin", "backup-run")
+    namespaces = ",".join(bench_namespaces())
+    counts = [int(c) for c in args.counts.split(",")]
+    rows = []  # (count, target, seconds, peak RSS KiB, objects, logical, stored, API GETs)
+    notes = []
+    for count in counts:
+        work = tempfile.mkdtemp(prefix="cairn-bench-res-")
+        server = None
+        try:
+            seed = os.path.join(work, "seed.json")
+            t = time.monotonic()
+            kinds, seed_bytes = seed_cluster(seed, count)
+            gen_secs = time.monotonic() - t
+            server, kubeconfig, seed_secs = start_seeded_kube(work, seed)
+            os.remove(seed)
+            notes.append(f"{count:>7} objects ({', '.join(f'{n} {k}s' for k, n in kinds.items())}"
+                         f", {BENCH_NAMESPACES} namespaces): seed file {seed_bytes / 2**20:.0f}Mi "
+                         f"written in {gen_secs:.1f}s; API server seeded in {seed_secs:.1f}s, "
+                         f"its RSS {peak_rss_kib(server.pid) / 2**20:.2f}Gi")
+            print(notes[-1], flush=True)
+            secs, rss, _ = timed(f"/usr/bin/time -f 'RSS %M' kubectl --kubeconfig {kubeconfig} "
+                                 f"get configmaps,secrets,deployments -A -o json >/dev/null",
+                                 "/dev/null", env, shell=True)
+            rows.append((count, "kubectl (floor)", secs, sum(rss), None, None, None, None))
+            print(f"  kubectl get -A -o json: {secs:.1f}s", flush=True)
+            stamp = int(time.time())
+            targets = [("file", f"--url file://{os.path.join(work, 'vault')}")]
+            if env.get("S3_ENDPOINT"):
+                targets.append(("s3", f"--url s3://{env['S3_BUCKET']}/bench-resources-{stamp}-"
+                                      f"{count} --endpoint {env['S3_ENDPOINT']} --path-style"))
+            for target, vault in targets:
+                # /usr/bin/time measures backup-run alone (see timed()); --output json gives
+                # the run status with its counts and sizes.
+                api_requests(kubeconfig, clear=True)
+                secs, rss, out = timed(f"/usr/bin/time -f 'RSS %M' {backup_run} {vault} "
+                                       f"--kubeconfig {kubeconfig} --include-namespaces "
+                                       f"{namespaces} --name b{count} --output json",
+                                       "/dev/null", env, shell=True)
+                st = json.loads(out)
+                if st.get("phase") != "Completed":
+                    raise SystemExit(f"backup-run to {target} ended {st.get('phase')}: "
+                                     f"{st.get('message')}")
+                objects = st["counts"].get("objects", 0)
+                if objects < count:
+                    raise SystemExit(f"backup-run to {target} stored {objects} objects of "
+                                     f"{count} seeded")
+                gets = api_requests(kubeconfig)
+                rows.append((count, target, secs, sum(rss), objects,
+                             st["sizes"]["logicalBytes"], st["sizes"]["storedBytes"], gets))
+                print(f"  backup-run {target}: {secs:.1f}s, {objects} objects, {gets} API GETs",
+                      flush=True)
+        finally:
+            if server:
+                stop_kube(server)
+            shutil.rmtree(work, ignore_errors=True)
+
+    print(f"\n{'objects':>8}  {'target':<16}{'seconds':>9}{'objects/s':>11}{'logical':>10}"
+          f"{'stored':>9}{'ratio':>8}{'peak RSS':>11}{'GETs':>7}")
+    for count, target, secs, rss, objects, logical, stored, gets in rows:
+        n = objects or count
+        arch = (f"{logical / 2**20:>8.1f}Mi{stored / 2**20:>7.1f}Mi{logical / stored:>7.1f}x"
+                if stored else f"{'-':>10}{'-':>9}{'-':>8}")
+        print(f"{count:>8}  {target:<16}{secs:>9.2f}{n / secs:>11.0f}{arch}"
+              f"{rss / 1024:>9.1f}Mi{gets if gets else '-':>7}")
+    floor = {c: s for c, t, s, *_ in rows if t.startswith("kubectl")}
+    missed = []
+    flat_text = f", flat from {counts[0]} to {counts[-1]} objects" if len(counts) > 1 else ""
+    print(f"\ntargets: backup time <= {TIME_TARGET}x the kubectl floor; peak RSS <= "
+          f"{RSS_LIMIT_KIB // 1024}Mi{flat_text}")
+    for count, target, secs, rss, *_, gets in rows:
+        if target.startswith("kubectl"):
+            continue
+        ratio = secs / floor[count]
+        t_ok = ratio <= TIME_TARGET
+        m_ok = rss <= RSS_LIMIT_KIB
+        print(f"  {count:>8} {target:<5} time x{ratio:.2f} of the floor "
+              f"{'ok' if t_ok else 'MISSED':<7}(rate limit alone "
+              f"{max(0, gets - KUBE_BURST) / KUBE_QPS:.1f}s)"
+              f"  peak RSS {rss / 1024:.1f}Mi = {rss / RSS_LIMIT_KIB:.0%} of "
+              f"{RSS_LIMIT_KIB // 1024}Mi {'ok' if m_ok else 'MISSED'}")
+        if not t_ok:
+            missed.append(f"{target} at {count}: {ratio:.2f}x the kubectl floor")
+        if not m_ok:
+            missed.append(f"{target} at {count}: peak RSS {rss / 1024:.1f}Mi")
+    if len(counts) > 1:
+        for target in sorted({t for _, t, *_ in rows if not t.startswith("kubectl")}):
+            by = {c: r for c, t, _, r, *_ in rows if t == target}
+            growth = by[counts[-1]] / by[counts[0]]
+            flat = growth <= FLAT_TOLERANCE
+            print(f"  {target:<5} peak RSS from {counts[0]} to {counts[-1]} objects: "
+                  f"{by[counts[0]] / 1024:.1f}Mi -> {by[counts[-1]] / 1024:.1f}Mi, "
+                  f"x{growth:.2f} {'flat' if flat else 'GROWS (MISSED)'}")
+            if not flat:
+                missed.append(f"{target}: peak RSS grows x{growth:.2f} with the object count")
+    print("\nnotes:")
+    for n in notes:
+        print(f"  {n}")
+    print("  seconds: wall time around each process (backup-run: start, discovery, listing, "
+          "upload, manifest)\n  peak RSS: /usr/bin/time's, per process\n"
+          "  objects/s: objects backup-run stored (seeded + each namespace's Namespace and "
+          "default ServiceAccount)\n  ratio: tar bytes / stored zstd bytes\n"
+          "  GETs: API requests of the backup (a list per resource, version and namespace, "
+          f"their pages,\n  discovery); the kube client's rate limit ({KUBE_QPS} qps, burst "
+          f"{KUBE_BURST}) alone takes (GETs - {KUBE_BURST}) / {KUBE_QPS} s")
+    if missed:
+        print("\nMISSED TARGETS (not a failure of the run):\n  " + "\n  ".join(missed))
+    else:
+        print("\nall targets met")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("what", choices=["upload", "kube-list"])
+    ap.add_argument("what", choices=["upload", "kube-list", "resources"])
     ap.add_argument("--sizes", default="256MiB,1GiB")
-    ap.add_argument("--counts", default="20000,40000")
+    ap.add_argument("--counts", default=None,
+                    help="kube-list: 20000,40000; resources: 20000,100000")
     ap.add_argument("--build", default=os.environ.get("CAIRN_BUILD_DIR", "build/release"))
     args = ap.parse_args()
     env = dict(os.environ)
     if args.what == "kube-list":
+        args.counts = args.counts or "20000,40000"
         bench_kube_list(args, env)
+        return
+    if args.what == "resources":
+        args.counts = args.counts or "20000,100000"
+        if not env.get("S3_ENDPOINT"):
+            print("S3_ENDPOINT is not set: backing up to file:// only")
+        env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
+        bench_resources(args, env)
         return
     for k in ["S3_ENDPOINT", "S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]:
         if not env.get(k):

@@ -302,6 +302,35 @@ TEST_F(KubeClientIntegration, ListsTwelveHundredInThreePages) {
   EXPECT_GE(all, kPagingObjects);
 }
 
+TEST_F(KubeClientIntegration, ListItemsDeliversEachObjectOnceAcrossPages) {
+  auto c = TokenClient();
+  ASSERT_TRUE(c);
+  ListOptions o;
+  o.namespace_name = "paging";
+  o.label_selector = "set=paging";
+  o.limit = 500;
+  ListStats stats;
+  std::set<std::string> names;
+  int64_t delivered = 0;
+  auto st = c->ListItems(
+      kConfigMaps, o,
+      [&](const json& item) {
+        ++delivered;
+        names.insert(item["metadata"]["name"].get<std::string>());
+        return true;
+      },
+      &stats);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(stats.pages, 3);
+  EXPECT_EQ(stats.items, kPagingObjects);
+  EXPECT_EQ(delivered, kPagingObjects);
+  EXPECT_EQ(names.size(), static_cast<size_t>(kPagingObjects));
+  // Stopping early stops the listing.
+  int64_t seen = 0;
+  ASSERT_TRUE(c->ListItems(kConfigMaps, o, [&](const json&) { return ++seen < 10; }).ok());
+  EXPECT_EQ(seen, 10);
+}
+
 TEST_F(KubeClientIntegration, ExpiredContinueRestartsAndDeliversEverything) {
   auto c = TokenClient();
   ASSERT_TRUE(c);

@@ -223,8 +223,8 @@ Outcome Run(Deps& deps, const Options& opts) {
                      opts.policy.compression_level, opts.zstd_workers, true, "application/x-tar"));
     ASSIGN_OR_RETURN(
         Upload list,
-        Upload::Open(deps.store, layout.BackupObjectKey(opts.name, "resource-list.json"), 3, 0,
-                     false, "application/json"));
+        Upload::Open(deps.store, layout.BackupObjectKey(opts.name, vault::kResourceListObject), 3,
+                     0, true, "application/json"));
     ASSIGN_OR_RETURN(auto tar, archive::TarWriter::Create(&archive.in()));
     auto abort_all = [&] {
       tar->Abort();
@@ -309,7 +309,7 @@ Outcome Run(Deps& deps, const Options& opts) {
         archive.Describe(std::string(vault::kResourcesObject), "application/x-tar");
     res.entry_count = entries;
     m.objects.push_back(res);
-    m.objects.push_back(list.Describe("resource-list.json", "application/json"));
+    m.objects.push_back(list.Describe(std::string(vault::kResourceListObject), "application/json"));
     if (deps.log) {  // the run's log up to here; what follows is in the status and events
       ASSIGN_OR_RETURN(
           Upload log,

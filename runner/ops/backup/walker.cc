@@ -59,23 +59,20 @@ base::Status Walker::ListTask(const Task& t, const std::function<base::Status(co
   lo.namespace_name = t.namespace_name;
   if (auto sel = ServerSideSelector(policy_)) lo.label_selector = *sel;
   base::Status visit_error;
-  base::Status st = kube_.List(ref, lo, [&](const nlohmann::json& page) {
-    auto items = page.find("items");
-    if (items == page.end() || !items->is_array()) return true;
-    for (const auto& obj : *items) {
-      if (cancel_.load()) return false;
-      std::string ns = StringAt(obj, "metadata", "namespace");
-      if (r.namespaced && !NamespaceSelected(ns, policy_, own_namespace_)) continue;
-      if (!Wanted(r, obj, true)) continue;
-      // Items of a list carry no apiVersion and kind; store self-describing objects.
-      const nlohmann::json typed = WithType(obj, r, t.version);
-      std::lock_guard<std::mutex> l(mu_);
-      if (t.primary) deps_.Observe(r, typed);
-      base::Status vs = visit(Visit{r, t.version, t.primary, typed, ""});
-      if (!vs.ok()) {
-        visit_error = vs;
-        return false;
-      }
+  // One object at a time: the client parses each item as the page streams in.
+  base::Status st = kube_.ListItems(ref, lo, [&](const nlohmann::json& obj) {
+    if (cancel_.load()) return false;
+    std::string ns = StringAt(obj, "metadata", "namespace");
+    if (r.namespaced && !NamespaceSelected(ns, policy_, own_namespace_)) return true;
+    if (!Wanted(r, obj, true)) return true;
+    // Items of a list carry no apiVersion and kind; store self-describing objects.
+    const nlohmann::json typed = WithType(obj, r, t.version);
+    std::lock_guard<std::mutex> l(mu_);
+    if (t.primary) deps_.Observe(r, typed);
+    base::Status vs = visit(Visit{r, t.version, t.primary, typed, ""});
+    if (!vs.ok()) {
+      visit_error = vs;
+      return false;
     }
     return true;
   });
@@ -95,8 +92,11 @@ base::Status Walker::Walk(const std::function<base::Status(const Visit&)>& visit
                           std::vector<WalkIssue>* issues) {
   // Namespaced resources: one task per (resource, version[, namespace]).
   std::vector<std::string> namespaces;
+  // A few named namespaces are listed one by one (only namespace RBAC needed); many, or globs,
+  // are one list across all namespaces filtered here (a request per namespace and resource
+  // would spend the client's rate limit on mostly empty lists).
   bool literal =
-      !policy_.include_namespaces.empty() &&
+      !policy_.include_namespaces.empty() && policy_.include_namespaces.size() <= 5 &&
       std::none_of(policy_.include_namespaces.begin(), policy_.include_namespaces.end(), HasGlob);
   if (literal) {
     for (const auto& ns : policy_.include_namespaces) {
@@ -150,25 +150,21 @@ base::Status Walker::Walk(const std::function<base::Status(const Visit&)>& visit
     for (size_t v = 0; v < c->versions.size(); ++v) {
       kube::ResourceRef ref{r.group, c->versions[v], r.resource, false};
       base::Status visit_error;
-      base::Status st = kube_.List(ref, {}, [&](const nlohmann::json& page) {
-        auto items = page.find("items");
-        if (items == page.end() || !items->is_array()) return true;
-        for (const auto& obj : *items) {
-          if (cancel_.load()) return false;
-          // Selectors pick namespaced objects; cluster objects come by rule (auto), or all of
-          // them filtered by the selectors when include_cluster_resources = true.
-          if (!Wanted(r, obj, all)) continue;
-          std::optional<std::string> reason =
-              all ? std::optional<std::string>("include_cluster_resources = true")
-                  : deps_.Reason(r, obj);
-          if (!reason) continue;
-          const nlohmann::json typed = WithType(obj, r, c->versions[v]);
-          if (v == 0) deps_.ObserveCluster(r, typed);
-          base::Status vs = visit(Visit{r, c->versions[v], v == 0, typed, *reason});
-          if (!vs.ok()) {
-            visit_error = vs;
-            return false;
-          }
+      base::Status st = kube_.ListItems(ref, {}, [&](const nlohmann::json& obj) {
+        if (cancel_.load()) return false;
+        // Selectors pick namespaced objects; cluster objects come by rule (auto), or all of
+        // them filtered by the selectors when include_cluster_resources = true.
+        if (!Wanted(r, obj, all)) return true;
+        std::optional<std::string> reason =
+            all ? std::optional<std::string>("include_cluster_resources = true")
+                : deps_.Reason(r, obj);
+        if (!reason) return true;
+        const nlohmann::json typed = WithType(obj, r, c->versions[v]);
+        if (v == 0) deps_.ObserveCluster(r, typed);
+        base::Status vs = visit(Visit{r, c->versions[v], v == 0, typed, *reason});
+        if (!vs.ok()) {
+          visit_error = vs;
+          return false;
         }
         return true;
       });
