@@ -1,6 +1,9 @@
 #include "kube/discovery.h"
 
 #include <algorithm>
+#include <charconv>
+#include <optional>
+#include <tuple>
 
 namespace cairn::kube {
 namespace {
@@ -207,6 +210,50 @@ base::Status AddResourceList(const json& list, std::string_view group, std::stri
 void SortCoreFirst(Discovery* d) {
   std::stable_partition(d->groups.begin(), d->groups.end(),
                         [](const GroupInfo& g) { return g.group.empty(); });
+}
+
+namespace {
+
+std::optional<std::tuple<int, int, int>> KubeVersion(std::string_view v) {
+  if (v.size() < 2 || v[0] != 'v') return std::nullopt;
+  auto number = [](std::string_view s, int* out) {
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && ptr == s.data() + s.size() && !s.empty() && s[0] != '0';
+  };
+  const size_t end = v.find_first_not_of("0123456789", 1);
+  int major = 0;
+  if (!number(v.substr(1, end == std::string_view::npos ? end : end - 1), &major)) {
+    return std::nullopt;
+  }
+  if (end == std::string_view::npos) return std::tuple(major, 2, 0);
+  std::string_view rest = v.substr(end);
+  int stability = 0;
+  if (rest.rfind("beta", 0) == 0) {
+    stability = 1;
+    rest.remove_prefix(4);
+  } else if (rest.rfind("alpha", 0) == 0) {
+    rest.remove_prefix(5);
+  } else {
+    return std::nullopt;
+  }
+  int minor = 0;
+  if (!number(rest, &minor)) return std::nullopt;
+  return std::tuple(major, stability, minor);
+}
+
+}  // namespace
+
+bool VersionPrecedes(std::string_view a, std::string_view b) {
+  const auto ka = KubeVersion(a), kb = KubeVersion(b);
+  if (ka && kb) {
+    const auto& [ma, sa, na] = *ka;
+    const auto& [mb, sb, nb] = *kb;
+    if (sa != sb) return sa > sb;
+    if (ma != mb) return ma > mb;
+    return na > nb;
+  }
+  if (ka || kb) return ka.has_value();
+  return a < b;
 }
 
 }  // namespace cairn::kube

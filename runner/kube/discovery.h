@@ -60,4 +60,8 @@ base::Status AddResourceList(const nlohmann::json& list, std::string_view group,
 // Puts the core group first (stable for the rest).
 void SortCoreFirst(Discovery* d);
 
+// Kubernetes version priority (GA before beta before alpha, higher numbers first; versions not
+// of the form vN[alphaM|betaM] last, in lexical order). True when `a` sorts before `b`.
+bool VersionPrecedes(std::string_view a, std::string_view b);
+
 }  // namespace cairn::kube

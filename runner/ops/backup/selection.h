@@ -105,7 +105,7 @@ std::string QualifiedResource(const kube::ApiResource& r);
 
 // Kubernetes version priority: GA before beta before alpha, higher numbers first, versions
 // that do not look like vN[alpha|beta]M last in lexical order. True when `a` sorts first.
-bool VersionPrecedes(std::string_view a, std::string_view b);
+using kube::VersionPrecedes;
 
 // True when metadata.labels["cairn.io/exclude-from-backup"] == "true".
 bool ObjectExcludedByLabel(const nlohmann::json& obj);

@@ -53,35 +53,6 @@ bool GoodSegment(std::string_view s) {
   return !s.empty() && s != "." && s != ".." && s.find('/') == std::string_view::npos;
 }
 
-// "v1beta2" -> (1, stability 1, 2); stability 2 = GA, 1 = beta, 0 = alpha. nullopt otherwise.
-std::optional<std::tuple<int, int, int>> KubeVersion(std::string_view v) {
-  if (v.size() < 2 || v[0] != 'v') return std::nullopt;
-  auto number = [](std::string_view s, int* out) {
-    if (s.empty() || s[0] == '0') return false;
-    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-    return ec == std::errc() && ptr == s.data() + s.size();
-  };
-  const size_t end = v.find_first_not_of("0123456789", 1);
-  int major = 0;
-  if (!number(v.substr(1, end == std::string_view::npos ? end : end - 1), &major)) {
-    return std::nullopt;
-  }
-  if (end == std::string_view::npos) return std::tuple(major, 2, 0);
-  std::string_view rest = v.substr(end);
-  int stability = 0;
-  if (rest.starts_with("beta")) {
-    stability = 1;
-    rest.remove_prefix(4);
-  } else if (rest.starts_with("alpha")) {
-    rest.remove_prefix(5);
-  } else {
-    return std::nullopt;
-  }
-  int minor = 0;
-  if (!number(rest, &minor)) return std::nullopt;
-  return std::tuple(major, stability, minor);
-}
-
 // The default order (TierOf): qualified resource -> tier.
 const std::map<std::string, int, std::less<>>& DefaultTiers() {
   static const auto* tiers = new std::map<std::string, int, std::less<>>{
@@ -245,19 +216,6 @@ std::string EntryPath(const EntryRef& e) {
                     e.resource + "/" + e.version;
   out += e.namespace_name.empty() ? "/cluster/" : "/namespaces/" + e.namespace_name + "/";
   return out + e.name + ".json";
-}
-
-bool VersionPrecedes(std::string_view a, std::string_view b) {
-  const auto ka = KubeVersion(a), kb = KubeVersion(b);
-  if (ka && kb) {
-    const auto& [ma, sa, na] = *ka;
-    const auto& [mb, sb, nb] = *kb;
-    if (sa != sb) return sa > sb;
-    if (ma != mb) return ma > mb;
-    return na > nb;
-  }
-  if (ka || kb) return ka.has_value();
-  return a < b;
 }
 
 std::optional<std::string> ChooseVersion(const std::vector<std::string>& stored_versions,

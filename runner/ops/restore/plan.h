@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+#include "kube/discovery.h"
+
 namespace cairn::ops::restore {
 
 // One archive entry: an object of one resource in one stored version.
@@ -75,7 +77,7 @@ inline constexpr std::string_view kRestoreNameLabel = "cairn.io/restore-name";
 
 // Kubernetes version priority: GA before beta before alpha, higher numbers first, versions
 // that do not look like vN[alpha|beta]M last in lexical order. True when `a` sorts first.
-bool VersionPrecedes(std::string_view a, std::string_view b);
+using kube::VersionPrecedes;
 
 // The version to restore a resource in. `stored_versions`: the versions the archive holds for
 // the resource; `backup_preferred`: the source cluster's preferred version of its group
