@@ -12,7 +12,13 @@ resources: backup-run of N objects like a real cluster's (ConfigMaps, Secrets, D
 20 namespaces) into file:// and s3:// vaults, next to the listing floor `kubectl get
 configmaps,secrets,deployments -A -o json`. Prints time, objects/s, archive ratio and peak RSS,
 and the targets (time <= 1.5x the floor, peak RSS <= 64 MiB and flat with the count); fails
-only when a backup fails, and says clearly when a target is missed."""
+only when a backup fails, and says clearly when a target is missed.
+
+restore: the same object mix (N objects) backed up from one API test server into a file://
+vault, restored by restore-run into a second, empty one, next to `kubectl create -f` of the seed
+file into a third. Prints seconds, objects/s, peak RSS and the ratios, and whether restore-run
+stays under 64 MiB (MISSED when not, not a failure); fails only when the restore does not
+complete or restores fewer objects than the seeded ones and their Namespaces."""
 import argparse
 import base64
 import hashlib
@@ -73,16 +79,22 @@ def make_data(path, size):
 
 def timed(cmd, stdin_path, env, shell=False):
     """Runs cmd with stdin from a file; returns (seconds, peak RSS KiB per process, stdout)."""
-    rss_file = tempfile.mktemp()
+    secs, rss, out, code, err = timed_rc(cmd, stdin_path, env, shell)
+    if code != 0:
+        raise SystemExit(f"command failed ({code}): {cmd}\n{err[-2000:]}")
+    return secs, rss, out
+
+
+def timed_rc(cmd, stdin_path, env, shell=False):
+    """timed() that leaves the exit code to the caller: (seconds, RSS list, stdout, exit code,
+    stderr)."""
     start = time.monotonic()
     with open(stdin_path, "rb") as stdin:
         p = subprocess.run(cmd, stdin=stdin, capture_output=True, env=env, shell=shell,
                            text=True)
     secs = time.monotonic() - start
-    if p.returncode != 0:
-        raise SystemExit(f"command failed ({p.returncode}): {cmd}\n{p.stderr[-2000:]}")
     rss = [int(x) for x in re.findall(r"^RSS (\d+)$", p.stderr, re.M)]
-    return secs, rss, p.stdout
+    return secs, rss, p.stdout, p.returncode, p.stderr
 
 
 def bench_upload(args, env):
@@ -376,17 +388,19 @@ def bench_kube_list(args, env):
               f"x{cairn[-1][2] / cairn[0][2]:.2f} (flat is ~1.0)")
 
 
-def start_seeded_kube(work, seed, timeout=900):
-    """Starts server.py seeded from `seed`; returns (Popen, kubeconfig, seconds to seed).
+def start_seeded_kube(work, seed, timeout=900, name="kube"):
+    """Starts server.py seeded from `seed` (None: an empty cluster, only the server's baseline
+    objects) in work/name; returns (Popen, kubeconfig, seconds to seed).
     Not `kube-api-server start`: that waits 10 s for the server, and seeding 20,000 objects
     through the server's defaulting and validation already takes longer."""
-    d = os.path.join(work, "kube")
+    d = os.path.join(work, name)
     os.makedirs(d)
     log = open(os.path.join(d, "server.log"), "w+")
     start = time.monotonic()
     p = subprocess.Popen([sys.executable, os.path.join(SOURCE, "hack", "kube-api-server",
                                                        "server.py"),
-                          "--listen", "127.0.0.1:0", "--dir", d, "--seed", seed],
+                          "--listen", "127.0.0.1:0", "--dir", d] +
+                         (["--seed", seed] if seed else []),
                          stdout=log, stderr=subprocess.STDOUT)
     while time.monotonic() - start < timeout:
         log.seek(0)
@@ -416,8 +430,9 @@ def peak_rss_kib(pid):
         return int(re.search(r"^VmHWM:\s+(\d+) kB", f.read(), re.M).group(1))
 
 
-def api_requests(kubeconfig, clear=False):
-    """GET requests in the test server's request log (admin API); `clear` empties it."""
+def api_requests(kubeconfig, clear=False, method="GET"):
+    """`method` requests (None: all) in the test server's request log (admin API); `clear`
+    empties it."""
     d = os.path.dirname(kubeconfig)
     with open(os.path.join(d, "env")) as f:
         url = re.search(r"KUBE_API_SERVER=(\S+)", f.read()).group(1)
@@ -428,7 +443,8 @@ def api_requests(kubeconfig, clear=False):
                                  headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(req, context=ctx, timeout=60) as r:
         body = r.read()
-    return 0 if clear else sum(1 for x in json.loads(body)["requests"] if x["method"] == "GET")
+    return 0 if clear else sum(1 for x in json.loads(body)["requests"]
+                               if method is None or x["method"] == method)
 
 
 def bench_resources(args, env):
@@ -546,18 +562,172 @@ def bench_resources(args, env):
         print("\nall targets met")
 
 
+# -- scripts/bench restore --------------------------------------------------------------------
+
+def bench_restore(args, env):
+    """Restores a backup of N cluster-like objects into an empty API server with restore-run,
+    next to `kubectl create -f` of the same objects into another empty one."""
+    if not shutil.which("kubectl"):
+        raise SystemExit("kubectl is not installed: it is the baseline")
+    backup_run = os.path.join(args.build, "bin", "backup-run")
+    restore_run = os.path.join(args.build, "bin", "restore-run")
+    namespaces = ",".join(bench_namespaces())
+    rows = []  # (count, tool, seconds, peak RSS KiB, objects restored, API requests)
+    notes = []
+    failures = []
+    for count in [int(c) for c in args.counts.split(",")]:
+        work = tempfile.mkdtemp(prefix="cairn-bench-restore-")
+        server = None
+        expected = count + BENCH_NAMESPACES  # the seeded objects and their Namespaces
+        try:
+            # 1. Source cluster, backed up into a file:// vault.
+            seed = os.path.join(work, "seed.json")
+            t = time.monotonic()
+            kinds, seed_bytes = seed_cluster(seed, count)
+            gen_secs = time.monotonic() - t
+            server, kubeconfig, seed_secs = start_seeded_kube(work, seed, name="source")
+            notes.append(f"{count:>7} objects ({', '.join(f'{n} {k}s' for k, n in kinds.items())}"
+                         f", {BENCH_NAMESPACES} namespaces): seed file {seed_bytes / 2**20:.0f}Mi "
+                         f"written in {gen_secs:.1f}s; source API server seeded in "
+                         f"{seed_secs:.1f}s")
+            print(notes[-1], flush=True)
+            vault = f"--url file://{os.path.join(work, 'vault')}"
+            backup = f"b{count}"
+            secs, rss, out = timed(f"/usr/bin/time -f 'RSS %M' {backup_run} {vault} "
+                                   f"--kubeconfig {kubeconfig} --include-namespaces "
+                                   f"{namespaces} --name {backup} --output json",
+                                   "/dev/null", env, shell=True)
+            st = json.loads(out)
+            if st.get("phase") != "Completed" or st["counts"].get("objects", 0) < count:
+                raise SystemExit(f"backup-run ended {st.get('phase')} with "
+                                 f"{st['counts'].get('objects', 0)} objects of {count} seeded: "
+                                 f"{st.get('message')}")
+            notes.append(f"  backup {backup}: {st['counts']['objects']} objects, "
+                         f"{st['sizes']['logicalBytes'] / 2**20:.1f}Mi of JSON in tar, "
+                         f"{st['sizes']['storedBytes'] / 2**20:.1f}Mi stored, in {secs:.1f}s")
+            print(notes[-1], flush=True)
+            stop_kube(server)
+            server = None
+
+            # 2. cairn: restore-run into an empty cluster.
+            server, kubeconfig, _ = start_seeded_kube(work, None, name="target")
+            api_requests(kubeconfig, clear=True)
+            print(f"  restore-run: {expected} creates at the kube client's {KUBE_QPS} qps take "
+                  f"at least {max(0, expected - KUBE_BURST) / KUBE_QPS:.0f}s", flush=True)
+            secs, rss, out, code, err = timed_rc(
+                f"/usr/bin/time -f 'RSS %M' {restore_run} {vault} --kubeconfig {kubeconfig} "
+                f"--backup {backup} --output json", "/dev/null", env, shell=True)
+            try:
+                st = json.loads(out)
+            except ValueError:
+                raise SystemExit(f"restore-run exited {code} without a JSON status:\n"
+                                 f"{err[-2000:]}")
+            counts = st.get("counts", {})
+            restored = counts.get("created", 0) + counts.get("updated", 0)
+            writes = api_requests(kubeconfig, method="POST")
+            requests = api_requests(kubeconfig, method=None)
+            rows.append((count, "cairn restore-run (file://)", secs, sum(rss), restored,
+                         requests))
+            print(f"  restore-run: exit {code}, {st.get('phase')}: {st.get('message')} "
+                  f"in {secs:.1f}s; {requests} API requests ({writes} POSTs)", flush=True)
+            notes.append(f"  restore-run counts: " +
+                         ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+            if st.get("phase") != "Completed" or code != 0:
+                first = (st.get("errors") or [{}])[:3]
+                failures.append(f"restore at {count} ended {st.get('phase')} (exit {code}): "
+                                f"{st.get('message')} {json.dumps(first)[:600]}")
+            if restored < expected:
+                failures.append(f"restore at {count}: {restored} objects restored, "
+                                f"{expected} expected ({count} seeded + {BENCH_NAMESPACES} "
+                                f"Namespaces)")
+            stop_kube(server)
+            server = None
+
+            # 3. Baseline: kubectl create -f of the seed file into another empty cluster.
+            server, kubeconfig, _ = start_seeded_kube(work, None, name="baseline")
+            api_requests(kubeconfig, clear=True)
+            secs, rss, out, code, err = timed_rc(
+                f"/usr/bin/time -f 'RSS %M' kubectl --kubeconfig {kubeconfig} create -f {seed}",
+                "/dev/null", env, shell=True)
+            created = len(re.findall(r" created$", out, re.M))
+            requests = api_requests(kubeconfig, method=None)
+            rows.append((count, "kubectl create -f (seed file)", secs, sum(rss), created,
+                         requests))
+            print(f"  kubectl create -f: exit {code}, {created} created in {secs:.1f}s; "
+                  f"{requests} API requests", flush=True)
+            if code != 0 or created < expected:
+                notes.append(f"  kubectl create -f exited {code} with {created} of {expected} "
+                             f"created: {err.strip()[-400:]}")
+        finally:
+            if server:
+                stop_kube(server)
+            shutil.rmtree(work, ignore_errors=True)
+
+    print(f"\n{'objects':>8}  {'tool':<32}{'seconds':>9}{'objects/s':>11}{'peak RSS':>11}"
+          f"{'restored':>10}{'requests':>10}")
+    for count, tool, secs, rss, n, reqs in rows:
+        print(f"{count:>8}  {tool:<32}{secs:>9.2f}{n / secs:>11.0f}{rss / 1024:>9.1f}Mi"
+              f"{n:>10}{reqs:>10}")
+    print("\nratios (cairn / kubectl): objects/s higher is better, time and memory lower is "
+          "better")
+    missed = []
+    for count in sorted({r[0] for r in rows}):
+        c = [r for r in rows if r[0] == count and r[1].startswith("cairn")][0]
+        k = [r for r in rows if r[0] == count and r[1].startswith("kubectl")][0]
+        rate = f"x{(c[4] / c[2]) / (k[4] / k[2]):.2f}" if k[4] else "- (kubectl created none)"
+        print(f"  {count:>8} objects: objects/s {rate}   "
+              f"time x{c[2] / k[2]:.2f}   peak RSS x{c[3] / k[3]:.2f}")
+        floor = max(0, c[5] - KUBE_BURST) / KUBE_QPS
+        print(f"  {'':>8}  restore-run's {c[5]} requests at {KUBE_QPS} qps (burst {KUBE_BURST}): "
+              f"{floor:.1f}s of its {c[2]:.1f}s are the client's rate limit alone")
+    print(f"\ntarget: restore-run peak RSS <= {RSS_LIMIT_KIB // 1024}Mi")
+    for count, tool, secs, rss, *_ in rows:
+        if not tool.startswith("cairn"):
+            continue
+        ok = rss <= RSS_LIMIT_KIB
+        print(f"  {count:>8} objects: peak RSS {rss / 1024:.1f}Mi = {rss / RSS_LIMIT_KIB:.0%} "
+              f"of {RSS_LIMIT_KIB // 1024}Mi {'ok' if ok else 'MISSED'}")
+        if not ok:
+            missed.append(f"restore at {count}: peak RSS {rss / 1024:.1f}Mi > "
+                          f"{RSS_LIMIT_KIB // 1024}Mi")
+    print("\nnotes:")
+    for n in notes:
+        print(f"  {n}")
+    print("  seconds: wall time around each process (restore-run: read and verify the backup, "
+          "discovery,\n  plan, create tier by tier 4 at a time, results); peak RSS: "
+          "/usr/bin/time's, per process\n"
+          f"  restored: objects created (expected: the seeded ones + {BENCH_NAMESPACES} "
+          "Namespaces; the backed-up default\n  ServiceAccounts exist in the target once "
+          "their Namespace does and are skipped)\n"
+          "  kubectl creates the seed file as generated; restore-run the objects as the source "
+          "server\n  returned them (defaulted, with managedFields), which it resets as documented\n"
+          "  requests: API requests the target server logged, all methods; the kube client's "
+          f"rate limit\n  ({KUBE_QPS} qps, burst {KUBE_BURST}) alone takes (requests - "
+          f"{KUBE_BURST}) / {KUBE_QPS} s")
+    if missed:
+        print("\nMISSED TARGETS (not a failure of the run):\n  " + "\n  ".join(missed))
+    else:
+        print("\nall targets met")
+    if failures:
+        raise SystemExit("RESTORE FAILED:\n  " + "\n  ".join(failures))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("what", choices=["upload", "kube-list", "resources"])
+    ap.add_argument("what", choices=["upload", "kube-list", "resources", "restore"])
     ap.add_argument("--sizes", default="256MiB,1GiB")
     ap.add_argument("--counts", default=None,
-                    help="kube-list: 20000,40000; resources: 20000,100000")
+                    help="kube-list: 20000,40000; resources: 20000,100000; restore: 20000")
     ap.add_argument("--build", default=os.environ.get("CAIRN_BUILD_DIR", "build/release"))
     args = ap.parse_args()
     env = dict(os.environ)
     if args.what == "kube-list":
         args.counts = args.counts or "20000,40000"
         bench_kube_list(args, env)
+        return
+    if args.what == "restore":
+        args.counts = args.counts or "20000"
+        bench_restore(args, env)
         return
     if args.what == "resources":
         args.counts = args.counts or "20000,100000"
