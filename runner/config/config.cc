@@ -433,20 +433,29 @@ base::Result<BackupPolicy> SelectPolicy(const Config* cfg, std::string_view name
     if (cfg != nullptr && cfg->defaults.timeout) p.timeout = *cfg->defaults.timeout;
     return p;
   }
+  if (cfg != nullptr) {
+    auto it = cfg->policies.find(std::string(name));
+    if (it != cfg->policies.end()) return it->second;
+  }
+  std::vector<std::string_view> names;
+  if (cfg != nullptr) {
+    for (const auto& [n, p] : cfg->policies) names.push_back(n);
+  }
+  return UnknownPolicy(cfg, name, "policy", " (it defines no policies)", names);
+}
+
+base::Status UnknownPolicy(const Config* cfg, std::string_view name, std::string_view what,
+                           std::string_view none, const std::vector<std::string_view>& defined) {
   const std::string flag = "--policy " + std::string(name) + ": ";
   if (cfg == nullptr) {
     return Error(Code::kInvalidArgument,
                  flag + "there is no config file to define it (use --config FILE)");
   }
-  auto it = cfg->policies.find(std::string(name));
-  if (it != cfg->policies.end()) return it->second;
-  std::vector<std::string_view> names;
-  for (const auto& [n, p] : cfg->policies) names.push_back(n);
-  return Error(Code::kInvalidArgument,
-               flag + "no policy '" + std::string(name) + "' in " + cfg->path +
-                   DidYouMean(name, names) +
-                   (names.empty() ? " (it defines no policies)"
-                                  : " (defined: " + DefinedNames(names) + ")"));
+  return Error(
+      Code::kInvalidArgument,
+      flag + "no " + std::string(what) + " '" + std::string(name) + "' in " + cfg->path +
+          DidYouMean(name, defined) +
+          (defined.empty() ? std::string(none) : " (defined: " + DefinedNames(defined) + ")"));
 }
 
 }  // namespace cairn::config

@@ -93,4 +93,10 @@ base::Result<Config> ParseConfig(std::string_view text, const std::string& path_
 // built-in defaults and [defaults] timeout. `cfg` is null when there is no config file.
 base::Result<BackupPolicy> SelectPolicy(const Config* cfg, std::string_view name);
 
+// The error for `--policy NAME` when `cfg` (null: no config file) defines no such `what`
+// ("policy", "restore policy"); `defined` lists the names it has, `none` ends the message when
+// there are none. Shared by SelectPolicy and SelectRestorePolicy.
+base::Status UnknownPolicy(const Config* cfg, std::string_view name, std::string_view what,
+                           std::string_view none, const std::vector<std::string_view>& defined);
+
 }  // namespace cairn::config

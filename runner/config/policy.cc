@@ -549,4 +549,33 @@ base::Result<BackupPolicy> PolicyFromFlags(const ParsedFlags& flags, const Backu
   return p;
 }
 
+bool LabelRequirementHolds(const LabelRequirement& r, const std::string* value) {
+  const bool listed =
+      value != nullptr && std::find(r.values.begin(), r.values.end(), *value) != r.values.end();
+  switch (r.op) {
+    case LabelRequirement::Op::kEquals:
+    case LabelRequirement::Op::kIn: return listed;
+    case LabelRequirement::Op::kNotEquals:
+    case LabelRequirement::Op::kNotIn: return !listed;
+    case LabelRequirement::Op::kExists: return value != nullptr;
+    case LabelRequirement::Op::kNotExists: return value == nullptr;
+  }
+  return false;
+}
+
+bool ResourceMatches(std::string_view group, std::string_view resource, std::string_view kind,
+                     std::string_view item) {
+  auto iequal = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) ==
+                    std::tolower(static_cast<unsigned char>(y));
+           });
+  };
+  if (item == "*") return true;
+  const size_t dot = item.find('.');
+  const std::string_view head = item.substr(0, dot);
+  if (dot != std::string_view::npos && !iequal(item.substr(dot + 1), group)) return false;
+  return head == resource || (!kind.empty() && iequal(head, kind));
+}
+
 }  // namespace cairn::config

@@ -93,6 +93,14 @@ struct LabelRequirement {
   bool operator==(const LabelRequirement&) const = default;
 };
 
+// Whether one requirement holds for a label's value (`value` null: the object lacks the label).
+bool LabelRequirementHolds(const LabelRequirement& r, const std::string* value);
+
+// Whether a resource answers to a resource item of a backup or restore policy: "*",
+// "resource", "resource.group", "Kind" or "Kind.group" (Kind case-insensitive; `kind` may be "").
+bool ResourceMatches(std::string_view group, std::string_view resource, std::string_view kind,
+                     std::string_view item);
+
 // Parses a Kubernetes label selector; "" is the empty selector (no requirements: matches
 // everything). Keys are qualified names (optional DNS-subdomain prefix and '/'), values are
 // label values (at most 63 characters, may be empty). `>`/`<` (node selectors only) are

@@ -269,19 +269,15 @@ base::Result<RestorePolicy> SelectRestorePolicy(const Config* cfg, std::string_v
     if (cfg != nullptr && cfg->defaults.timeout) p.timeout = *cfg->defaults.timeout;
     return p;
   }
-  const std::string flag = "--policy " + std::string(name) + ": ";
-  if (cfg == nullptr) {
-    return Error(Code::kInvalidArgument,
-                 flag + "there is no config file to define it (use --config FILE)");
+  if (cfg != nullptr) {
+    auto it = cfg->restores.find(std::string(name));
+    if (it != cfg->restores.end()) return it->second;
   }
-  auto it = cfg->restores.find(std::string(name));
-  if (it != cfg->restores.end()) return it->second;
   std::vector<std::string_view> names;
-  for (const auto& [n, p] : cfg->restores) names.push_back(n);
-  return Error(Code::kInvalidArgument, flag + "no restore policy '" + std::string(name) + "' in " +
-                                           cfg->path + DidYouMean(name, names) +
-                                           (names.empty() ? " (it defines no [restores.NAME])"
-                                                          : " (defined: " + Join(names) + ")"));
+  if (cfg != nullptr) {
+    for (const auto& [n, p] : cfg->restores) names.push_back(n);
+  }
+  return UnknownPolicy(cfg, name, "restore policy", " (it defines no [restores.NAME])", names);
 }
 
 }  // namespace cairn::config

@@ -82,16 +82,10 @@ int main(int argc, char** argv) {
   base::Clock& clock = base::RealClock();
 
   // The policy: from the config by name, then the flags on top.
-  config::BackupPolicy base_policy;
   const std::string policy_name = inv.flags.GetString("policy");
-  if (!policy_name.empty()) {
-    if (!inv.config || !inv.config->policies.count(policy_name)) {
-      return Usage("no backup policy '" + policy_name + "' in the config" +
-                   (inv.config ? " (" + inv.config->path + ")" : " (no --config given)"));
-    }
-    base_policy = inv.config->policies.at(policy_name);
-  }
-  auto policy = config::PolicyFromFlags(inv.flags, base_policy);
+  auto base_policy = config::SelectPolicy(inv.config ? &*inv.config : nullptr, policy_name);
+  if (!base_policy.ok()) return Usage(base_policy.status().message());
+  auto policy = config::PolicyFromFlags(inv.flags, *base_policy);
   if (!policy.ok()) return Usage(policy.status().message());
   const config::VaultConfig& vc = inv.vault.vault;
 

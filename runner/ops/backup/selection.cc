@@ -14,13 +14,6 @@ using config::BackupPolicy;
 using config::LabelRequirement;
 using nlohmann::json;
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 bool Contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -72,13 +65,7 @@ std::string QualifiedResource(const kube::ApiResource& r) {
 }
 
 bool ResourceMatches(const kube::ApiResource& r, std::string_view item) {
-  if (item == "*") return true;
-  const size_t dot = item.find('.');
-  const std::string_view head = item.substr(0, dot);
-  if (dot != std::string_view::npos && !EqualsIgnoreCase(item.substr(dot + 1), r.group)) {
-    return false;
-  }
-  return head == r.resource || EqualsIgnoreCase(head, r.kind);
+  return config::ResourceMatches(r.group, r.resource, r.kind, item);
 }
 
 std::vector<ResourceChoice> SelectResources(const kube::Discovery& discovery,
@@ -201,18 +188,9 @@ base::Result<LabelSelector> LabelSelector::Parse(std::string_view selector) {
 bool LabelSelector::Matches(const LabelMap& labels) const {
   for (const LabelRequirement& r : requirements_) {
     auto it = labels.find(r.key);
-    const bool has = it != labels.end();
-    const bool listed = has && Contains(r.values, it->second);
-    bool ok = false;
-    switch (r.op) {
-      case LabelRequirement::Op::kEquals:
-      case LabelRequirement::Op::kIn: ok = listed; break;
-      case LabelRequirement::Op::kNotEquals:
-      case LabelRequirement::Op::kNotIn: ok = !listed; break;
-      case LabelRequirement::Op::kExists: ok = has; break;
-      case LabelRequirement::Op::kNotExists: ok = !has; break;
+    if (!config::LabelRequirementHolds(r, it == labels.end() ? nullptr : &it->second)) {
+      return false;
     }
-    if (!ok) return false;
   }
   return true;
 }

@@ -15,13 +15,6 @@ namespace {
 using config::LabelRequirement;
 using nlohmann::json;
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 bool Contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -164,18 +157,9 @@ bool LabelsMatch(const json& obj, const std::vector<LabelRequirement>& requireme
   const json* labels = Path(obj, {"metadata", "labels"});
   for (const LabelRequirement& r : requirements) {
     const json* v = labels == nullptr ? nullptr : Member(*labels, r.key);
-    const bool has = v != nullptr && v->is_string();
-    const bool listed = has && Contains(r.values, v->get_ref<const std::string&>());
-    bool ok = false;
-    switch (r.op) {
-      case LabelRequirement::Op::kEquals:
-      case LabelRequirement::Op::kIn: ok = listed; break;
-      case LabelRequirement::Op::kNotEquals:
-      case LabelRequirement::Op::kNotIn: ok = !listed; break;
-      case LabelRequirement::Op::kExists: ok = has; break;
-      case LabelRequirement::Op::kNotExists: ok = !has; break;
-    }
-    if (!ok) return false;
+    const std::string* value =
+        v != nullptr && v->is_string() ? &v->get_ref<const std::string&>() : nullptr;
+    if (!config::LabelRequirementHolds(r, value)) return false;
   }
   return true;
 }
@@ -265,17 +249,6 @@ std::pair<int, std::string> TierOf(std::string_view group, std::string_view reso
   const auto& tiers = DefaultTiers();
   auto it = tiers.find(name);
   return {shift + (it == tiers.end() ? kOtherTier : it->second), std::move(name)};
-}
-
-bool ResourceMatches(std::string_view group, std::string_view resource, std::string_view kind,
-                     std::string_view item) {
-  if (item == "*") return true;
-  const size_t dot = item.find('.');
-  const std::string_view head = item.substr(0, dot);
-  if (dot != std::string_view::npos && !EqualsIgnoreCase(item.substr(dot + 1), group)) {
-    return false;
-  }
-  return head == resource || (!kind.empty() && EqualsIgnoreCase(head, kind));
 }
 
 std::string KindKey(std::string_view group, std::string_view kind) {

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/policy.h"
 #include "kube/discovery.h"
 
 namespace cairn::ops::restore {
@@ -122,8 +123,7 @@ std::pair<int, std::string> TierOf(std::string_view group, std::string_view reso
 
 // Whether a resource answers to an include_resources/exclude_resources item: "*", "resource",
 // "resource.group", "Kind" or "Kind.group" (Kind case-insensitive). `kind` may be "".
-bool ResourceMatches(std::string_view group, std::string_view resource, std::string_view kind,
-                     std::string_view item);
+using config::ResourceMatches;
 
 // The key of a kind in Decide's `restored_kinds`: "apps/Deployment", and for the core group
 // the bare Kind ("Service"). Decide also accepts "/Service" and "core/Service" for core kinds.

@@ -422,3 +422,39 @@ TEST(PolicyNamesTest, Names) {
 
 }  // namespace
 }  // namespace cairn::config
+
+namespace cairn::config {
+namespace {
+
+TEST(SharedMatchers, ResourceMatchesTable) {
+  EXPECT_TRUE(ResourceMatches("apps", "deployments", "Deployment", "*"));
+  EXPECT_TRUE(ResourceMatches("apps", "deployments", "Deployment", "deployments"));
+  EXPECT_TRUE(ResourceMatches("apps", "deployments", "Deployment", "deployments.apps"));
+  EXPECT_TRUE(
+      ResourceMatches("apps", "deployments", "Deployment", "deployment"));  // Kind, any case
+  EXPECT_TRUE(ResourceMatches("apps", "deployments", "Deployment", "Deployment.APPS"));
+  EXPECT_FALSE(ResourceMatches("apps", "deployments", "Deployment", "deployments.batch"));
+  EXPECT_FALSE(ResourceMatches("", "secrets", "", "Secret"));  // no kind known: names only
+  EXPECT_FALSE(ResourceMatches("", "configmaps", "ConfigMap", "secrets"));
+}
+
+TEST(SharedMatchers, LabelRequirementHoldsTable) {
+  const std::string web = "web";
+  const std::string db = "db";
+  auto req = [](LabelRequirement::Op op, std::vector<std::string> values) {
+    return LabelRequirement{"app", op, std::move(values)};
+  };
+  using Op = LabelRequirement::Op;
+  EXPECT_TRUE(LabelRequirementHolds(req(Op::kEquals, {"web"}), &web));
+  EXPECT_FALSE(LabelRequirementHolds(req(Op::kEquals, {"web"}), &db));
+  EXPECT_FALSE(LabelRequirementHolds(req(Op::kEquals, {"web"}), nullptr));
+  EXPECT_TRUE(LabelRequirementHolds(req(Op::kNotEquals, {"web"}), nullptr));  // absent is "not"
+  EXPECT_TRUE(LabelRequirementHolds(req(Op::kIn, {"db", "web"}), &web));
+  EXPECT_FALSE(LabelRequirementHolds(req(Op::kNotIn, {"db", "web"}), &db));
+  EXPECT_TRUE(LabelRequirementHolds(req(Op::kExists, {}), &db));
+  EXPECT_TRUE(LabelRequirementHolds(req(Op::kNotExists, {}), nullptr));
+  EXPECT_FALSE(LabelRequirementHolds(req(Op::kNotExists, {}), &db));
+}
+
+}  // namespace
+}  // namespace cairn::config
