@@ -119,6 +119,8 @@ base::Result<CommonFlags> GetCommonFlags(const ParsedFlags& p) {
   f.ca_file = p.GetString("ca-file");
   f.kubeconfig = p.GetString("kubeconfig");
   f.context = p.GetString("context");
+  if (p.Has("kube-qps")) f.kube_qps = static_cast<int>(p.GetInt("kube-qps"));
+  if (p.Has("kube-burst")) f.kube_burst = static_cast<int>(p.GetInt("kube-burst"));
   f.output = p.GetString("output");
   f.log_format = p.GetString("log-format");
   f.pushgateway = p.GetString("pushgateway");
@@ -180,6 +182,8 @@ ResolvedSettings ResolveSettings(const Config* cfg, const CommonFlags& f) {
     s.timeout = cfg->defaults.timeout;
     s.kubeconfig = cfg->kubernetes.kubeconfig;
     s.context = cfg->kubernetes.context;
+    s.kube_qps = cfg->kubernetes.qps;
+    s.kube_burst = cfg->kubernetes.burst;
   }
   if (!f.output.empty()) s.output = f.output;
   if (!f.log_format.empty()) s.log_format = f.log_format;
@@ -188,6 +192,8 @@ ResolvedSettings ResolveSettings(const Config* cfg, const CommonFlags& f) {
   if (f.timeout) s.timeout = f.timeout;
   if (!f.kubeconfig.empty()) s.kubeconfig = f.kubeconfig;
   if (!f.context.empty()) s.context = f.context;
+  if (f.kube_qps) s.kube_qps = *f.kube_qps;
+  if (f.kube_burst) s.kube_burst = *f.kube_burst;
   s.dry_run = f.dry_run;
   return s;
 }

@@ -36,6 +36,8 @@ struct CommonFlags {
   std::string ca_file;                    // --ca-file
   std::string kubeconfig;                 // --kubeconfig
   std::string context;                    // --context
+  std::optional<int> kube_qps;            // --kube-qps
+  std::optional<int> kube_burst;          // --kube-burst
   std::string output;                     // --output text|json
   std::string log_format;                 // --log-format text|json
   std::string pushgateway;                // --pushgateway
@@ -78,6 +80,8 @@ struct ResolvedSettings {
   std::optional<base::Duration> timeout;
   std::string kubeconfig;
   std::string context;
+  int kube_qps = kDefaultKubeQps;
+  int kube_burst = kDefaultKubeBurst;
   bool dry_run = false;
 };
 

@@ -86,6 +86,8 @@ const std::vector<Field<KubernetesConfig>>& KubernetesFields() {
   static const auto* fields = new std::vector<Field<KubernetesConfig>>{
       StringField("kubeconfig", &KubernetesConfig::kubeconfig),
       StringField("context", &KubernetesConfig::context),
+      IntField("qps", &KubernetesConfig::qps, 1, kMaxKubeQps),
+      IntField("burst", &KubernetesConfig::burst, 1, kMaxKubeQps),
   };
   return *fields;
 }

@@ -67,9 +67,18 @@ struct VaultConfig {
 };
 
 // [kubernetes]
+// The client-side rate limit of every cairn client (a token bucket: `qps` requests per second
+// on average, bursts of `burst`). The API server's own priority and fairness still applies;
+// raising these mostly speeds up restores, which write one object per request.
+inline constexpr int kDefaultKubeQps = 50;
+inline constexpr int kDefaultKubeBurst = 100;
+inline constexpr int kMaxKubeQps = 10000;
+
 struct KubernetesConfig {
-  std::string kubeconfig;  // empty: in-cluster service account, then $KUBECONFIG
-  std::string context;     // empty: the kubeconfig's current context
+  std::string kubeconfig;         // empty: in-cluster service account, then $KUBECONFIG
+  std::string context;            // empty: the kubeconfig's current context
+  int qps = kDefaultKubeQps;      // 1..kMaxKubeQps
+  int burst = kDefaultKubeBurst;  // 1..kMaxKubeQps
 };
 
 struct Config {

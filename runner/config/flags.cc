@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "config/config.h"
 #include "config/suggest.h"
 
 namespace cairn::config {
@@ -117,6 +118,9 @@ FlagSet::FlagSet(std::string program, std::string description)
   AddString("ca-file", "FILE", "CA bundle that signs the S3 endpoint's certificate");
   AddString("kubeconfig", "FILE", "kubeconfig (default: the pod's service account)");
   AddString("context", "NAME", "kubeconfig context (default: its current context)");
+  AddInt("kube-qps", "N", "Kubernetes API requests per second, on average (default 50)", 1,
+         kMaxKubeQps);
+  AddInt("kube-burst", "N", "Kubernetes API requests in a burst (default 100)", 1, kMaxKubeQps);
   AddChoice("output", {"text", "json"}, "format of the result on stdout (default text)");
   AddChoice("log-format", {"text", "json"}, "format of the log on stderr (default text)");
   AddString("pushgateway", "URL", "Prometheus Pushgateway to push the run's metrics to");

@@ -119,3 +119,22 @@ Result<size_t> ZstdDecompressSource::Read(std::span<char> buf) {
 }
 
 }  // namespace cairn::io
+
+namespace cairn::io {
+
+Result<std::string> ZstdCompress(std::string_view data, int level) {
+  std::string out;
+  StringSink sink(&out);
+  ASSIGN_OR_RETURN(auto z, ZstdCompressSink::Create(&sink, level, 0));
+  RETURN_IF_ERROR(z->Write(data));
+  RETURN_IF_ERROR(z->Close());
+  return out;
+}
+
+Result<std::string> ZstdDecompress(std::string_view frame, size_t limit) {
+  StringSource src(frame);
+  ZstdDecompressSource z(&src);
+  return ReadAll(z, limit);
+}
+
+}  // namespace cairn::io

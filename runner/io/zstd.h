@@ -48,4 +48,9 @@ class ZstdDecompressSource final : public Source {
   bool saw_frame_ = false;      // a whole frame has been decoded
 };
 
+// One-shot forms over whole buffers (the streaming classes above, one frame with checksum).
+Result<std::string> ZstdCompress(std::string_view data, int level);
+// Fails with DataLoss on a corrupt or truncated frame, FailedPrecondition above `limit`.
+Result<std::string> ZstdDecompress(std::string_view frame, size_t limit);
+
 }  // namespace cairn::io

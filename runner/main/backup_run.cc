@@ -133,15 +133,14 @@ int main(int argc, char** argv) {
   // The cluster: one client for the data path (cancellable), one for reporting.
   auto cluster_cfg = kube::LoadClusterConfig({inv.settings.kubeconfig, inv.settings.context});
   if (!cluster_cfg.ok()) return Usage(cluster_cfg.status().message());
-  kube::ClientOptions kopts;
-  kopts.user_agent = wiring::Version();
+  kube::ClientOptions kopts = wiring::KubeClientOptions(inv.settings);
   kopts.cancel = &g_cancel;
   auto kube = kube::Client::Create(*cluster_cfg, kopts);
   if (!kube.ok()) return Usage(kube.status().message());
   std::vector<std::string> warnings;
   std::unique_ptr<kube::Client> report_kube = wiring::OpenCluster(inv, &warnings);
   if (!report_kube) {
-    kube::ClientOptions ro;
+    kube::ClientOptions ro = wiring::KubeClientOptions(inv.settings);
     ro.retry.overall_deadline = std::chrono::milliseconds(20'000);
     auto rk = kube::Client::Create(*cluster_cfg, ro);
     if (rk.ok()) report_kube = std::move(rk).value();

@@ -114,8 +114,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
 
-  kube::ClientOptions ro;
-  ro.user_agent = wiring::Version();
+  kube::ClientOptions ro = wiring::KubeClientOptions(inv.settings);
   ro.retry.overall_deadline = std::chrono::milliseconds(20'000);
   auto report_kube = kube::Client::Create(*cluster_cfg, ro);
   if (!report_kube.ok()) return Usage(report_kube.status().message());
@@ -129,8 +128,7 @@ int main(int argc, char** argv) {
   ops::restore::Deps deps{**store,
                           wiring::LayoutFor(inv.vault.vault),
                           [&]() -> base::Result<std::unique_ptr<kube::Client>> {
-                            kube::ClientOptions ko;
-                            ko.user_agent = wiring::Version();
+                            kube::ClientOptions ko = wiring::KubeClientOptions(inv.settings);
                             ko.cancel = &g_cancel;
                             return kube::Client::Create(*cluster_cfg, ko);
                           },

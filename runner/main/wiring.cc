@@ -73,6 +73,14 @@ std::variant<Invocation, int> ParseInvocation(const config::FlagSet& flags, int 
   return inv;
 }
 
+kube::ClientOptions KubeClientOptions(const config::ResolvedSettings& settings) {
+  kube::ClientOptions o;
+  o.user_agent = Version();
+  o.qps = settings.kube_qps;
+  o.burst = settings.kube_burst;
+  return o;
+}
+
 std::unique_ptr<kube::Client> OpenCluster(const Invocation& inv,
                                           std::vector<std::string>* warnings) {
   const config::ResolvedSettings& s = inv.settings;
@@ -87,8 +95,7 @@ std::unique_ptr<kube::Client> OpenCluster(const Invocation& inv,
     base::LogWarn("cluster reporting disabled", {{"error", cfg.status().message()}});
     return nullptr;
   }
-  kube::ClientOptions opts;
-  opts.user_agent = Version();
+  kube::ClientOptions opts = KubeClientOptions(s);
   // Reporting must not hold a run up: a short deadline, then a warning.
   opts.retry.overall_deadline = std::chrono::milliseconds(20'000);
   auto client = kube::Client::Create(std::move(cfg).value(), opts);

@@ -51,6 +51,10 @@ base::Result<std::unique_ptr<store::ObjectStore>> OpenStore(
     const config::VaultConfig& vault, const config::ResolvedSettings& s,
     const std::atomic<bool>* cancel = nullptr);
 
+// Client options every cairn Kubernetes client starts from: the user agent and the rate limit
+// ([kubernetes] qps/burst, --kube-qps/--kube-burst).
+kube::ClientOptions KubeClientOptions(const config::ResolvedSettings& settings);
+
 // The cluster a run reports to (status ConfigMap, events): the one it runs in
 // (KUBERNETES_SERVICE_HOST), or the one --kubeconfig / [kubernetes] kubeconfig names. nullptr
 // when there is none; a cluster that cannot be configured is a warning, never a failure.

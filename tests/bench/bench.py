@@ -16,7 +16,8 @@ only when a backup fails, and says clearly when a target is missed.
 
 restore: the same object mix (N objects) backed up from one API test server into a file://
 vault, restored by restore-run into a second, empty one, next to `kubectl create -f` of the seed
-file into a third. Prints seconds, objects/s, peak RSS and the ratios, and whether restore-run
+file into a third (restore-run at --kube-qps 500 by default; --kube-qps N to change it).
+Prints seconds, objects/s, peak RSS and the ratios, and whether restore-run
 stays under 64 MiB (MISSED when not, not a failure); fails only when the restore does not
 complete or restores fewer objects than the seeded ones and their Namespaces."""
 import argparse
@@ -572,6 +573,7 @@ def bench_restore(args, env):
     backup_run = os.path.join(args.build, "bin", "backup-run")
     restore_run = os.path.join(args.build, "bin", "restore-run")
     namespaces = ",".join(bench_namespaces())
+    qps, burst = args.kube_qps, 2 * args.kube_qps  # restore-run --kube-qps/--kube-burst
     rows = []  # (count, tool, seconds, peak RSS KiB, objects restored, API requests)
     notes = []
     failures = []
@@ -612,11 +614,11 @@ def bench_restore(args, env):
             # 2. cairn: restore-run into an empty cluster.
             server, kubeconfig, _ = start_seeded_kube(work, None, name="target")
             api_requests(kubeconfig, clear=True)
-            print(f"  restore-run: {expected} creates at the kube client's {KUBE_QPS} qps take "
-                  f"at least {max(0, expected - KUBE_BURST) / KUBE_QPS:.0f}s", flush=True)
+            print(f"  restore-run: {expected} creates at the kube client's {qps} qps take "
+                  f"at least {max(0, expected - burst) / qps:.0f}s", flush=True)
             secs, rss, out, code, err = timed_rc(
                 f"/usr/bin/time -f 'RSS %M' {restore_run} {vault} --kubeconfig {kubeconfig} "
-                f"--backup {backup} --output json", "/dev/null", env, shell=True)
+                f"--backup {backup} --kube-qps {qps} --kube-burst {burst} --output json", "/dev/null", env, shell=True)
             try:
                 st = json.loads(out)
             except ValueError:
@@ -677,8 +679,8 @@ def bench_restore(args, env):
         rate = f"x{(c[4] / c[2]) / (k[4] / k[2]):.2f}" if k[4] else "- (kubectl created none)"
         print(f"  {count:>8} objects: objects/s {rate}   "
               f"time x{c[2] / k[2]:.2f}   peak RSS x{c[3] / k[3]:.2f}")
-        floor = max(0, c[5] - KUBE_BURST) / KUBE_QPS
-        print(f"  {'':>8}  restore-run's {c[5]} requests at {KUBE_QPS} qps (burst {KUBE_BURST}): "
+        floor = max(0, c[5] - burst) / qps
+        print(f"  {'':>8}  restore-run's {c[5]} requests at {qps} qps (burst {burst}): "
               f"{floor:.1f}s of its {c[2]:.1f}s are the client's rate limit alone")
     print(f"\ntarget: restore-run peak RSS <= {RSS_LIMIT_KIB // 1024}Mi")
     for count, tool, secs, rss, *_ in rows:
@@ -702,8 +704,8 @@ def bench_restore(args, env):
           "  kubectl creates the seed file as generated; restore-run the objects as the source "
           "server\n  returned them (defaulted, with managedFields), which it resets as documented\n"
           "  requests: API requests the target server logged, all methods; the kube client's "
-          f"rate limit\n  ({KUBE_QPS} qps, burst {KUBE_BURST}) alone takes (requests - "
-          f"{KUBE_BURST}) / {KUBE_QPS} s")
+          f"rate limit\n  ({qps} qps, burst {burst}) alone takes (requests - "
+          f"{burst}) / {qps} s")
     if missed:
         print("\nMISSED TARGETS (not a failure of the run):\n  " + "\n  ".join(missed))
     else:
@@ -718,6 +720,9 @@ def main():
     ap.add_argument("--sizes", default="256MiB,1GiB")
     ap.add_argument("--counts", default=None,
                     help="kube-list: 20000,40000; resources: 20000,100000; restore: 20000")
+    ap.add_argument("--kube-qps", type=int, default=500,
+                    help="restore: restore-run --kube-qps (burst twice that); 50 is the default "
+                    "of every cairn client")
     ap.add_argument("--build", default=os.environ.get("CAIRN_BUILD_DIR", "build/release"))
     args = ap.parse_args()
     env = dict(os.environ)

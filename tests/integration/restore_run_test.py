@@ -148,6 +148,41 @@ class RestoreRun(unittest.TestCase):
         self.assertIn(svc[0]["metadata"]["name"], errors)
         self.assertIn("already allocated", errors)
 
+    def test_restore_status_writes_the_status_of_custom_resources(self):
+        ns = "status-demo"
+        self.source.kubectl("create", "namespace", ns)
+        db = {"apiVersion": "demo.cairn.dev/v1", "kind": "Database",
+              "metadata": {"name": "orders", "namespace": ns},
+              "spec": {"engine": "postgres", "replicas": 2}}
+        self.source.kubectl("create", "-f", "-", input=json.dumps(db))
+        self.source.kubectl("patch", "databases.demo.cairn.dev", "orders", "-n", ns,
+                            "--subresource=status", "--type=merge", "-p",
+                            json.dumps({"status": {"phase": "Ready", "replicas": 2}}))
+        vault = os.path.join(self.dir, "vault-status")
+        r = run("backup-run", "--url", f"file://{vault}", "--kubeconfig",
+                self.source.kubeconfig, "--include-namespaces", ns, "--name", "full")
+        self.assertEqual(r.code, 0, r)
+        # Without restore_status the status is reset (the controller's to write again).
+        r = self.restore("--name", "rs1", vault=vault)
+        self.assertEqual(r.code, 0, r)
+        self.assertNotIn("phase", self.objects("databases.demo.cairn.dev", ns)["orders"]
+                         .get("status", {}))
+        # With it, through the status subresource, on a create and on an update.
+        self.target.kubectl("delete", "databases.demo.cairn.dev", "orders", "-n", ns)
+        r = self.restore("--name", "rs2", "--restore-status", "--output", "json", vault=vault)
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(r.json()["warnings"]["count"], 0, r.json()["warnings"])
+        got = self.objects("databases.demo.cairn.dev", ns)["orders"]
+        self.assertEqual(got.get("status"), {"phase": "Ready", "replicas": 2})
+        self.target.kubectl("patch", "databases.demo.cairn.dev", "orders", "-n", ns,
+                            "--subresource=status", "--type=merge", "-p",
+                            json.dumps({"status": {"phase": "Failed"}}))
+        r = self.restore("--name", "rs3", "--restore-status", "--existing-resource-policy",
+                         "update", vault=vault)
+        self.assertEqual(r.code, 0, r)
+        got = self.objects("databases.demo.cairn.dev", ns)["orders"]
+        self.assertEqual(got["status"]["phase"], "Ready")
+
     def test_dry_run_prints_the_plan_in_tier_order(self):
         r = self.restore("--name", "r6", "--dry-run")
         self.assertEqual(r.code, 0, r)

@@ -9,8 +9,10 @@
 // apply with existing_resource_policy = update), skipped (exists), failed (with the API's
 // reason). (4) Report: status, results.json.zst, events; exit 0 / 3 / 1.
 //
-// Memory: the selected objects of the backup are held as JSON text between verification and
-// apply (verification must finish before the first write); nothing else grows with the backup.
+// Memory: the backup's objects are held compressed between verification and apply
+// (ops/restore/spool.h; verification must finish before the first write), their outcomes are
+// compressed as they are recorded, and the plan keeps a bit per object; nothing else grows
+// with the backup.
 #pragma once
 
 #include <atomic>
@@ -45,14 +47,6 @@ struct Deps {
   report::Reporter& reporter;
   base::Clock& clock;
   const std::atomic<bool>& cancel;
-};
-
-struct PlannedObject {
-  std::string path;            // entry path of the chosen version
-  EntryRef ref;                // as backed up (namespace before mapping)
-  kube::ApiResource resource;  // in the target cluster, version chosen
-  std::pair<int, std::string> tier;
-  std::string text;  // the object as backed up (JSON)
 };
 
 struct Outcome {

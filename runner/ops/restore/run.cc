@@ -1,10 +1,13 @@
 // The restore run: verify, plan, apply tier by tier, report.
+#include <algorithm>
+#include <iterator>
+#include <optional>
 #include <set>
 #include <sstream>
-#include <thread>
+#include <tuple>
 
 #include "base/log.h"
-#include "io/zstd.h"
+#include "ops/restore/apply.h"
 #include "ops/restore/restore.h"
 #include "ops/restore/transform.h"
 #include "ops/restore/verify.h"
@@ -18,37 +21,11 @@ using base::Status;
 
 const char* kCrdGroup = "apiextensions.k8s.io";
 
-std::string Qualified(const std::string& group, const std::string& resource) {
-  return group.empty() ? resource : resource + "." + group;
+using ResourceKey = Spool::ResourceKey;
+
+bool IsCrdResource(const ResourceKey& k) {
+  return k.first == kCrdGroup && k.second == "customresourcedefinitions";
 }
-
-// Collects every object's outcome and the run's counts, from several apply threads.
-class Ledger {
- public:
-  explicit Ledger(vault::RunStatus& st) : st_(st) {}
-  void Record(const std::string& path, const std::string& ns, const std::string& object,
-              const std::string& action, const std::string& message) {
-    std::lock_guard<std::mutex> l(mu_);
-    st_.counts[action]++;
-    nlohmann::json line = {
-        {"path", path}, {"namespace", ns}, {"object", object}, {"action", action}};
-    if (!message.empty()) line["message"] = message;
-    results_ += (results_.empty() ? "[\n" : ",\n") + line.dump();
-    std::string scope = ns.empty() ? std::string(vault::kScopeCluster) : vault::NamespaceScope(ns);
-    if (action == "failed") st_.AddError(scope, message, object);
-    if (action == "skipped" && !message.empty()) st_.AddWarning(scope, message, object);
-  }
-  void Warn(const std::string& scope, const std::string& message, const std::string& object) {
-    std::lock_guard<std::mutex> l(mu_);
-    st_.AddWarning(scope, message, object);
-  }
-  std::string Results() const { return (results_.empty() ? "[" : results_) + "\n]\n"; }
-
- private:
-  vault::RunStatus& st_;
-  std::mutex mu_;
-  std::string results_;
-};
 
 // Target versions serving (group, resource), and the group's preferred version.
 void TargetVersions(const kube::Discovery& d, const std::string& group, const std::string& resource,
@@ -70,41 +47,25 @@ std::string BackupPreferred(const nlohmann::json& metadata, const std::string& g
   return "";
 }
 
-struct PlanResult {
-  std::vector<PlannedObject> objects;
+struct Plans {
+  std::vector<ResourcePlan> resources;   // in apply order: built-in tiers, then custom ones
   std::vector<std::string> pending_crd;  // dry run: resources that need a CRD first
-  std::set<std::string> restored_pvs;
 };
 
-// Plans the objects of `content` whose resource passes `want`, moving their text out of
-// `content` (each object is held once).
-PlanResult MakePlan(BackupContent& content, const kube::Discovery& d, const Options& opts,
-                    const std::function<bool(const std::string&)>& want, Ledger& ledger,
-                    bool dry_run, const std::set<std::string>& crds_in_backup) {
-  PlanResult out;
-  // Kinds being restored (owner-based skipping needs them) and PVs being restored.
-  std::set<std::string> kinds;
-  for (const auto& [gr, objs] : content.objects) {
-    if (!want(gr.first) || objs.empty()) continue;
-    const std::string& text = objs.begin()->second.begin()->second;
-    auto obj = nlohmann::json::parse(text, nullptr, false);
-    if (obj.is_object()) kinds.insert(gr.first + "/" + obj.value("kind", ""));
-  }
-  std::set<std::string>& pvs = out.restored_pvs;
-  for (auto& [gr, objs] : content.objects) {
-    if (!want(gr.first)) continue;
+// The resources of the backup that `want` selects, each with its target version and tier.
+Plans MakePlans(const BackupContent& content, const kube::Discovery& d, const Options& opts,
+                const std::function<bool(const ResourceKey&)>& want, Ledger& ledger, bool dry_run,
+                const std::set<std::string>& crds_in_backup) {
+  Plans out;
+  for (const auto& [key, info] : content.objects.resources()) {
+    if (!want(key)) continue;
+    const auto& [group, resource] = key;
     std::vector<std::string> served;
     std::string preferred;
-    TargetVersions(d, gr.first, gr.second, &served, &preferred);
-    const std::string qualified = Qualified(gr.first, gr.second);
-    std::vector<std::string> stored;
-    for (const auto& [key, versions] : objs) {
-      for (const auto& [v, _] : versions) {
-        if (std::find(stored.begin(), stored.end(), v) == stored.end()) stored.push_back(v);
-      }
-    }
+    TargetVersions(d, group, resource, &served, &preferred);
+    const std::string qualified = QualifiedResource(group, resource);
     auto version =
-        ChooseVersion(stored, BackupPreferred(content.metadata, gr.first), served, preferred);
+        ChooseVersion(info.versions, BackupPreferred(content.metadata, group), served, preferred);
     if (!version) {
       if (dry_run && crds_in_backup.count(qualified)) {
         out.pending_crd.push_back(qualified + ": restored once its CustomResourceDefinition is");
@@ -117,189 +78,126 @@ PlanResult MakePlan(BackupContent& content, const kube::Discovery& d, const Opti
                   qualified);
       continue;
     }
-    const kube::ApiResource* target = d.Find(gr.first, *version, gr.second);
+    const kube::ApiResource* target = d.Find(group, *version, resource);
     if (!target) continue;
-    for (auto& [key, versions] : objs) {
-      auto it = versions.find(*version);
-      if (it == versions.end()) it = versions.begin();  // an object stored in fewer versions
-      EntryRef ref{gr.first, gr.second, it->first, key.first, key.second};
-      auto obj = nlohmann::json::parse(it->second, nullptr, false);
-      std::string path = EntryPath(ref);
-      std::string object =
-          qualified + "/" + (key.first.empty() ? "" : key.first + "/") + key.second;
-      if (!obj.is_object()) {
-        ledger.Record(path, key.first, object, "failed", "not a JSON object in the archive");
-        continue;
-      }
-      Decision dec = Decide(ref, obj, opts.policy, kinds);
-      if (!dec.restore) {
-        ledger.Record(path, key.first, object, "excluded", dec.reason);
-        continue;
-      }
-      if (gr.first.empty() && gr.second == "persistentvolumes") pvs.insert(key.second);
-      out.objects.push_back(
-          {path, ref, *target,
-           TierOf(gr.first, gr.second, obj.value("kind", ""), opts.policy.priorities),
-           std::move(it->second)});
-      versions.clear();  // the other stored versions are not needed any more
-    }
+    ResourcePlan p;
+    p.key = key;
+    p.qualified = qualified;
+    p.target = *target;
+    p.version = *version;
+    p.tier = TierOf(group, resource, info.kind, opts.policy.priorities);
+    p.custom = crds_in_backup.count(qualified) > 0;
+    out.resources.push_back(std::move(p));
   }
-  std::stable_sort(out.objects.begin(), out.objects.end(),
-                   [](const PlannedObject& a, const PlannedObject& b) { return a.tier < b.tier; });
+  std::stable_sort(out.resources.begin(), out.resources.end(),
+                   [](const ResourcePlan& a, const ResourcePlan& b) {
+                     return std::tie(a.custom, a.tier) < std::tie(b.custom, b.tier);
+                   });
   return out;
 }
 
-}  // namespace
-
-namespace {
-
-// Creates (or, by policy, updates) one object and records what happened.
-void ApplyOne(kube::Client& kube, const PlannedObject& p, const TransformContext& ctx,
-              const Options& opts, Ledger& ledger) {
-  const std::string qualified = Qualified(p.ref.group, p.ref.resource);
-  const std::string target_ns =
-      p.resource.namespaced ? MapNamespace(p.ref.namespace_name, opts.policy) : "";
-  const std::string object =
-      qualified + "/" + (target_ns.empty() ? "" : target_ns + "/") + p.ref.name;
-  auto parsed = nlohmann::json::parse(p.text, nullptr, false);
-  auto obj = Transform(p.ref, std::move(parsed), ctx);
-  if (!obj.ok()) {
-    ledger.Record(p.path, target_ns, object, "failed", obj.status().message());
-    return;
-  }
-  // The version chosen for the target (server-side apply needs both).
-  (*obj)["apiVersion"] =
-      p.resource.group.empty() ? p.resource.version : p.resource.group + "/" + p.resource.version;
-  (*obj)["kind"] = p.resource.kind;
-  kube::ResourceRef ref{p.resource.group, p.resource.version, p.resource.resource,
-                        p.resource.namespaced};
-  auto created = kube.Create(ref, target_ns, *obj);
-  if (created.ok()) {
-    ledger.Record(p.path, target_ns, object, "created", "");
-    return;
-  }
-  if (created.status().code() != Code::kAlreadyExists) {
-    ledger.Record(p.path, target_ns, object, "failed", created.status().message());
-    return;
-  }
-  if (opts.policy.existing_resource_policy == "update") {
-    kube::ApplyOptions ao;
-    ao.force = true;
-    auto applied = kube.Apply(ref, target_ns, p.ref.name, *obj, ao);
-    if (applied.ok()) {
-      ledger.Record(p.path, target_ns, object, "updated", "");
-    } else {
-      ledger.Record(p.path, target_ns, object, "failed", applied.status().message());
-    }
-    return;
-  }
-  auto live = kube.Get(ref, target_ns, p.ref.name);
-  std::string why;
-  if (live.ok() && DiffersFromLive(*obj, *live)) {
-    why = "exists and differs from the backup (existing_resource_policy = none keeps it)";
-  }
-  ledger.Record(p.path, target_ns, object, "skipped", why);
-}
-
-// Applies planned objects tier by tier, `parallel` at a time within a tier.
-void ApplyTiers(kube::Client& kube, const std::vector<PlannedObject>& plan,
-                const TransformContext& ctx, const Options& opts, Ledger& ledger,
-                const std::atomic<bool>& cancel) {
-  size_t i = 0;
-  while (i < plan.size() && !cancel.load()) {
-    size_t end = i;
-    while (end < plan.size() && plan[end].tier.first == plan[i].tier.first) ++end;
-    std::atomic<size_t> next{i};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < std::max(1, opts.parallel_applies); ++t) {
-      threads.emplace_back([&, end] {
-        for (size_t k = next++; k < end && !cancel.load(); k = next++) {
-          ApplyOne(kube, plan[k], ctx, opts, ledger);
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    i = end;
-  }
-}
-
-// Creates the target namespaces that the plan needs and the backup does not restore itself.
-void EnsureNamespaces(kube::Client& kube, const std::vector<PlannedObject>& plan,
-                      const Options& opts, Ledger& ledger) {
-  std::set<std::string> needed, restored;
-  for (const auto& p : plan) {
-    if (p.resource.namespaced) needed.insert(MapNamespace(p.ref.namespace_name, opts.policy));
-    if (p.ref.group.empty() && p.ref.resource == "namespaces") {
-      restored.insert(MapNamespace(p.ref.name, opts.policy));
-    }
-  }
-  for (const auto& ns : needed) {
-    if (restored.count(ns)) continue;
-    nlohmann::json obj = {{"apiVersion", "v1"},
-                          {"kind", "Namespace"},
-                          {"metadata",
-                           {{"name", ns},
-                            {"labels",
-                             {{"cairn.io/backup-name", opts.policy.backup_name},
-                              {"cairn.io/restore-name", opts.policy.restore_name}}}}}};
-    auto r = kube.Create({"", "v1", "namespaces", false}, "", obj);
-    if (!r.ok() && r.status().code() != Code::kAlreadyExists) {
-      ledger.Warn(std::string(vault::kScopeCluster),
-                  "unable to create namespace " + ns + ": " + r.status().message(),
-                  "namespaces/" + ns);
-    }
-  }
-}
-
-// Waits until every restored CRD reports Established, so its resources can be served.
-void WaitEstablished(kube::Client& kube, const std::vector<PlannedObject>& crds,
-                     const Options& opts, base::Clock& clock, Ledger& ledger) {
-  for (const auto& p : crds) {
-    auto deadline = clock.Steady() + opts.crd_wait;
-    bool established = false;
-    while (!established && clock.Steady() < deadline) {
-      auto crd = kube.Get({kCrdGroup, p.resource.version, "customresourcedefinitions", false}, "",
-                          p.ref.name);
-      if (crd.ok()) {
-        auto st = crd->find("status");
-        if (st != crd->end() && st->is_object() && st->contains("conditions") &&
-            (*st)["conditions"].is_array()) {
-          for (const auto& c : (*st)["conditions"]) {
-            if (c.value("type", "") == "Established" && c.value("status", "") == "True") {
-              established = true;
-            }
-          }
-        }
+// Calls `fn` for each object of the plan's resource the restore considers, in spool order:
+// those stored in the chosen version, and those stored only in other versions (the first one
+// stored).
+base::Status ForEachChosen(const Spool& spool, const ResourcePlan& plan,
+                           const std::function<void(SpooledObject&)>& fn) {
+  const Spool::ResourceInfo* info = spool.Find(plan.key);
+  const bool several = info && info->versions.size() > 1;
+  std::set<std::pair<std::string, std::string>> in_version, seen;
+  if (several) {
+    RETURN_IF_ERROR(spool.ForEach(plan.key, [&](std::vector<SpooledObject>& batch) {
+      for (const auto& o : batch) {
+        if (o.ref.version == plan.version) in_version.insert({o.ref.namespace_name, o.ref.name});
       }
-      if (!established) clock.SleepFor(std::chrono::milliseconds(250));
-    }
-    if (!established) {
-      ledger.Warn(std::string(vault::kScopeCluster),
-                  "CustomResourceDefinition " + p.ref.name + " is not Established after " +
-                      base::FormatDuration(opts.crd_wait),
-                  "customresourcedefinitions.apiextensions.k8s.io/" + p.ref.name);
-    }
+      return Status::Ok();
+    }));
   }
+  return spool.ForEach(plan.key, [&](std::vector<SpooledObject>& batch) {
+    for (auto& o : batch) {
+      if (several && o.ref.version != plan.version) {
+        std::pair<std::string, std::string> k{o.ref.namespace_name, o.ref.name};
+        if (in_version.count(k) || !seen.insert(k).second) continue;
+      }
+      fn(o);
+    }
+    return Status::Ok();
+  });
 }
 
-std::string FormatPlan(const PlanResult& crds, const PlanResult& rest, const Options& opts) {
-  std::ostringstream out;
-  auto list = [&](const PlanResult& pr) {
-    for (const auto& p : pr.objects) {
-      std::string ns = p.resource.namespaced ? MapNamespace(p.ref.namespace_name, opts.policy) : "";
-      out << "  [" << p.tier.first << "] " << Qualified(p.ref.group, p.ref.resource) << "/"
-          << p.resource.version << " " << (ns.empty() ? "" : ns + "/") << p.ref.name
-          << (opts.policy.existing_resource_policy == "update" ? ": create or update"
-                                                               : ": create (keep if it exists)")
-          << "\n";
-    }
-    for (const auto& s : pr.pending_crd) out << "  " << s << "\n";
-  };
-  out << "restore plan for backup " << opts.policy.backup_name << " (tier order):\n";
-  list(crds);
-  list(rest);
-  out << (crds.objects.size() + rest.objects.size()) << " objects\n";
-  return out.str();
+// What the plan restores, decided once per object before anything is applied.
+struct Survey {
+  std::set<std::string> namespaces;           // target namespaces of restored objects
+  std::set<std::string> restored_namespaces;  // Namespace objects restored (target names)
+  std::set<std::string> pvs;                  // PersistentVolumes restored
+  std::vector<std::string> crds;              // CustomResourceDefinitions restored
+  int64_t objects = 0;
+};
+
+// Decides every object of `plans` (plan.restore), records the excluded ones, and collects what
+// the apply needs to know first. With `plan_text`, writes the plan's lines there.
+base::Status SurveyPlans(const Spool& spool, std::vector<ResourcePlan>& plans, const Options& opts,
+                         const std::set<std::string>& kinds, Ledger& ledger, Survey* out,
+                         std::ostringstream* plan_text) {
+  const RestoreOptions& o = opts.policy;
+  for (ResourcePlan& p : plans) {
+    p.restore.clear();
+    RETURN_IF_ERROR(ForEachChosen(spool, p, [&](SpooledObject& so) {
+      const EntryRef& ref = so.ref;
+      std::string object = p.qualified + "/" +
+                           (ref.namespace_name.empty() ? "" : ref.namespace_name + "/") + ref.name;
+      auto obj = nlohmann::json::parse(so.text, nullptr, false);
+      if (!obj.is_object()) {
+        ledger.Record(EntryPath(ref), ref.namespace_name, object, "failed",
+                      "not a JSON object in the archive");
+        p.restore.push_back(false);
+        return;
+      }
+      Decision dec = Decide(ref, obj, o, kinds);
+      p.restore.push_back(dec.restore);
+      if (!dec.restore) {
+        ledger.Record(EntryPath(ref), ref.namespace_name, object, "excluded", dec.reason);
+        return;
+      }
+      ++out->objects;
+      const std::string ns = p.target.namespaced ? MapNamespace(ref.namespace_name, o) : "";
+      if (!ns.empty()) out->namespaces.insert(ns);
+      if (p.key == ResourceKey{"", "namespaces"}) {
+        out->restored_namespaces.insert(MapNamespace(ref.name, o));
+      }
+      if (p.key == ResourceKey{"", "persistentvolumes"}) out->pvs.insert(ref.name);
+      if (IsCrdResource(p.key)) out->crds.push_back(ref.name);
+      if (plan_text) {
+        *plan_text << "  [" << p.tier.first << "] " << p.qualified << "/" << p.target.version << " "
+                   << (ns.empty() ? "" : ns + "/") << ref.name
+                   << (o.existing_resource_policy == "update" ? ": create or update"
+                                                              : ": create (keep if it exists)")
+                   << "\n";
+      }
+    }));
+  }
+  return Status::Ok();
+}
+
+// Applies the restored objects of `plans`, tier by tier (the pool drains between tiers), and
+// frees each resource's spooled objects once they are handed over.
+base::Status ApplyPlans(Spool& spool, const std::vector<ResourcePlan>& plans, ApplyPool& pool,
+                        const std::atomic<bool>& cancel) {
+  std::optional<std::pair<bool, int>> current;
+  for (const ResourcePlan& p : plans) {
+    if (cancel.load()) break;
+    std::pair<bool, int> tier{p.custom, p.tier.first};
+    if (current && *current != tier) pool.Drain();
+    current = tier;
+    size_t i = 0;
+    RETURN_IF_ERROR(ForEachChosen(spool, p, [&](SpooledObject& so) {
+      bool restore = i < p.restore.size() && p.restore[i];
+      ++i;
+      if (restore && !cancel.load()) pool.Push({&p, std::move(so.ref), std::move(so.text)});
+    }));
+    spool.Release(p.key);
+  }
+  pool.Drain();
+  return Status::Ok();
 }
 
 }  // namespace
@@ -359,60 +257,76 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
   if (!kube.ok()) return fail(kube.status().message());
   auto discovery = (*kube)->Discover();
   if (!discovery.ok()) return fail(discovery.status().message());
-  std::set<std::string> crds_in_backup;
-  if (auto it = content.objects.find({kCrdGroup, "customresourcedefinitions"});
-      it != content.objects.end()) {
-    for (const auto& [key, _] : it->second) crds_in_backup.insert(key.second);
+  Spool& spool = content.objects;
+  std::set<std::string> crds_in_backup, kinds;
+  Status listed = spool.ForEach({kCrdGroup, "customresourcedefinitions"},
+                                [&](std::vector<SpooledObject>& batch) {
+                                  for (const auto& o : batch) crds_in_backup.insert(o.ref.name);
+                                  return Status::Ok();
+                                });
+  if (!listed.ok()) return fail(listed.message());
+  for (const auto& [key, info] : spool.resources()) {
+    if (!info.kind.empty()) kinds.insert(KindKey(key.first, info.kind));
   }
-  auto is_crd = [](const std::string& group) { return group == kCrdGroup; };
-  PlanResult crd_plan = MakePlan(
-      content, *discovery, opts, [&](const std::string& g) { return is_crd(g); }, ledger, dry_run,
-      crds_in_backup);
-  crd_plan.objects.erase(std::remove_if(crd_plan.objects.begin(), crd_plan.objects.end(),
-                                        [](const PlannedObject& p) {
-                                          return p.ref.resource != "customresourcedefinitions";
-                                        }),
-                         crd_plan.objects.end());
+  auto not_crd = [](const ResourceKey& k) { return !IsCrdResource(k); };
+  Plans crd_plan =
+      MakePlans(content, *discovery, opts, IsCrdResource, ledger, dry_run, crds_in_backup);
+  Survey crds;
+  std::ostringstream plan_text;
+  Status surveyed = SurveyPlans(spool, crd_plan.resources, opts, kinds, ledger, &crds,
+                                dry_run ? &plan_text : nullptr);
+  if (!surveyed.ok()) return fail(surveyed.message());
   if (dry_run) {
-    PlanResult rest = MakePlan(
-        content, *discovery, opts, [&](const std::string& g) { return !is_crd(g); }, ledger, true,
-        crds_in_backup);
-    out.plan_text = FormatPlan(crd_plan, rest, opts);
+    Plans rest = MakePlans(content, *discovery, opts, not_crd, ledger, true, crds_in_backup);
+    Survey planned;
+    surveyed = SurveyPlans(spool, rest.resources, opts, kinds, ledger, &planned, &plan_text);
+    if (!surveyed.ok()) return fail(surveyed.message());
+    for (const auto& s : rest.pending_crd) plan_text << "  " << s << "\n";
+    out.plan_text = "restore plan for backup " + opts.policy.backup_name + " (tier order):\n" +
+                    plan_text.str() + std::to_string(crds.objects + planned.objects) + " objects\n";
     return finish(vault::kPhaseCompleted, "dry run: nothing applied", 0);
   }
-  TransformContext ctx{&opts.policy, {}, false};
-  ApplyTiers(**kube, crd_plan.objects, ctx, opts, ledger, deps.cancel);
-  WaitEstablished(**kube, crd_plan.objects, opts, deps.clock, ledger);
-  if (!crd_plan.objects.empty()) {  // the new resources are discoverable now
+  TransformContext builtin_ctx{&opts.policy, {}, false};
+  TransformContext custom_ctx{&opts.policy, {}, true};
+  {
+    ApplyPool pool(**kube, builtin_ctx, custom_ctx, opts.policy, ledger, deps.cancel,
+                   opts.parallel_applies);
+    Status applied = ApplyPlans(spool, crd_plan.resources, pool, deps.cancel);
+    if (!applied.ok()) return fail(applied.message());
+  }
+  if (!crds.crds.empty() && !deps.cancel.load()) {  // the new resources are discoverable then
+    WaitEstablished(**kube, crd_plan.resources.front().target.version, crds.crds, opts.crd_wait,
+                    deps.clock, ledger);
     kube = deps.kube();
     if (!kube.ok()) return fail(kube.status().message());
     discovery = (*kube)->Discover();
     if (!discovery.ok()) return fail(discovery.status().message());
   }
-  PlanResult rest = MakePlan(
-      content, *discovery, opts, [&](const std::string& g) { return !is_crd(g); }, ledger, false,
-      crds_in_backup);
-  content.objects.clear();  // what was not planned is not needed
-  ctx.restored_pvs = rest.restored_pvs;
-  EnsureNamespaces(**kube, rest.objects, opts, ledger);
-  std::vector<PlannedObject> custom, builtin;
-  for (auto& p : rest.objects) {
-    (crds_in_backup.count(Qualified(p.ref.group, p.ref.resource)) ? custom : builtin)
-        .push_back(std::move(p));
+  Plans rest = MakePlans(content, *discovery, opts, not_crd, ledger, false, crds_in_backup);
+  Survey planned;
+  surveyed = SurveyPlans(spool, rest.resources, opts, kinds, ledger, &planned, nullptr);
+  if (!surveyed.ok()) return fail(surveyed.message());
+  std::set<std::string> missing;
+  std::set_difference(planned.namespaces.begin(), planned.namespaces.end(),
+                      planned.restored_namespaces.begin(), planned.restored_namespaces.end(),
+                      std::inserter(missing, missing.end()));
+  if (!deps.cancel.load()) EnsureNamespaces(**kube, missing, opts.policy, ledger);
+  builtin_ctx.restored_pvs = planned.pvs;
+  custom_ctx.restored_pvs = planned.pvs;
+  {
+    ApplyPool pool(**kube, builtin_ctx, custom_ctx, opts.policy, ledger, deps.cancel,
+                   opts.parallel_applies);
+    Status applied = ApplyPlans(spool, rest.resources, pool, deps.cancel);
+    if (!applied.ok()) return fail(applied.message());
   }
-  ApplyTiers(**kube, builtin, ctx, opts, ledger, deps.cancel);
-  ctx.is_custom_resource = true;
-  ApplyTiers(**kube, custom, ctx, opts, ledger, deps.cancel);
 
   // 5. Report.
   {
-    auto sink = deps.store.PutStream(
-        deps.layout.RestoreObjectKey(opts.policy.restore_name, "results.json.zst"), {});
-    Status rs = sink.status();
+    auto results = ledger.Finish();
+    Status rs = results.status();
     if (rs.ok()) {
-      auto z = io::ZstdCompressSink::Create(sink->get(), 3, 0);
-      rs = z.ok() ? (*z)->Write(ledger.Results()) : z.status();
-      if (rs.ok()) rs = (*z)->Close();
+      rs = deps.store.Put(
+          deps.layout.RestoreObjectKey(opts.policy.restore_name, "results.json.zst"), *results, {});
     }
     if (!rs.ok()) st.AddWarning(vault::kScopeRunner, "results not written: " + rs.message());
   }

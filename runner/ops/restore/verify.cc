@@ -32,8 +32,15 @@ base::Status ReadArchive(archive::TarReader& tar, BackupContent* out) {
     }
     auto ref = ParseEntryPath(entry->path);
     if (!ref) continue;  // an entry a later format added: ignored, still hashed
-    out->objects[{ref->group, ref->resource}][{ref->namespace_name, ref->name}][ref->version] =
-        std::move(text);
+    std::string kind;
+    const Spool::ResourceInfo* info = out->objects.Find({ref->group, ref->resource});
+    if (!info || info->kind.empty()) {  // the index keeps the first kind of a resource
+      auto obj = nlohmann::json::parse(text, nullptr, false);
+      if (obj.is_object() && obj.contains("kind") && obj["kind"].is_string()) {
+        kind = obj["kind"].get<std::string>();
+      }
+    }
+    RETURN_IF_ERROR(out->objects.Add(*ref, kind, text));
   }
 }
 
@@ -58,6 +65,7 @@ BackupContent ReadVerified(store::ObjectStore& store, const vault::Layout& layou
     if (is_archive) {
       auto tar = archive::TarReader::Open(&logical);
       st = tar.ok() ? ReadArchive(**tar, &content) : tar.status();
+      if (st.ok()) st = content.objects.Finish();
     }
     if (st.ok()) st = Drain(logical);
     if (!st.ok()) {

@@ -1,13 +1,12 @@
 // ops/restore/verify: reads a backup once, verifying every stored object against its manifest
-// and keeping the archive's objects for the plan.
+// and keeping the archive's objects (compressed, ops/restore/spool.h) for the plan.
 #pragma once
 
-#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include "ops/restore/spool.h"
 #include "store/object_store.h"
 #include "vault/layout.h"
 #include "vault/manifest.h"
@@ -16,11 +15,8 @@ namespace cairn::ops::restore {
 
 struct BackupContent {
   nlohmann::json metadata;  // metadata/backup.json
-  // (group, resource) → (namespace, name) → version → the object's JSON text
-  std::map<std::pair<std::string, std::string>,
-           std::map<std::pair<std::string, std::string>, std::map<std::string, std::string>>>
-      objects;
-  int64_t entries = 0;
+  Spool objects;            // every object entry of resources.tar.zst
+  int64_t entries = 0;      // archive entries, metadata included
 };
 
 // Streams every object listed in `manifest`; `problems` receives one line per mismatch

@@ -475,6 +475,8 @@ TEST(ResolveSettingsTest, FlagThenConfigThenDefault) {
   EXPECT_EQ(bare.pushgateway, "");
   EXPECT_FALSE(bare.timeout.has_value());
   EXPECT_FALSE(bare.dry_run);
+  EXPECT_EQ(bare.kube_qps, 50);
+  EXPECT_EQ(bare.kube_burst, 100);
 
   base::Result<Config> cfg = LoadConfig(Fixture("full.toml"));
   ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
@@ -486,6 +488,8 @@ TEST(ResolveSettingsTest, FlagThenConfigThenDefault) {
   EXPECT_EQ(from_config.timeout, std::chrono::minutes(90));
   EXPECT_EQ(from_config.kubeconfig, "/etc/cairn/kubeconfig");
   EXPECT_EQ(from_config.context, "prod");
+  EXPECT_EQ(from_config.kube_qps, 200);
+  EXPECT_EQ(from_config.kube_burst, 400);
 
   CommonFlags f;
   f.output = "text";
@@ -495,6 +499,7 @@ TEST(ResolveSettingsTest, FlagThenConfigThenDefault) {
   f.timeout = std::chrono::seconds(30);
   f.kubeconfig = "/kc";
   f.context = "kind";
+  f.kube_qps = 7;
   f.dry_run = true;
   ResolvedSettings from_flags = ResolveSettings(&*cfg, f);
   EXPECT_EQ(from_flags.output, "text");
@@ -504,6 +509,8 @@ TEST(ResolveSettingsTest, FlagThenConfigThenDefault) {
   EXPECT_EQ(from_flags.timeout, std::chrono::seconds(30));
   EXPECT_EQ(from_flags.kubeconfig, "/kc");
   EXPECT_EQ(from_flags.context, "kind");
+  EXPECT_EQ(from_flags.kube_qps, 7);
+  EXPECT_EQ(from_flags.kube_burst, 400);  // not given: the config's
   EXPECT_TRUE(from_flags.dry_run);
 }
 

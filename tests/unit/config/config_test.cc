@@ -162,6 +162,15 @@ TEST(LoadConfigTest, EveryErrorIsReportedInFileOrder) {
                 "file:///PATH)");
 }
 
+TEST(LoadConfigTest, TheShippedExampleLoads) {
+  const std::string path = std::string(CAIRN_TEST_DATA) + "/../../config/example.toml";
+  base::Result<Config> cfg = LoadConfig(path);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_TRUE(cfg->policies.count("demo"));
+  EXPECT_EQ(cfg->kubernetes.qps, kDefaultKubeQps);
+  EXPECT_EQ(cfg->kubernetes.burst, kDefaultKubeBurst);
+}
+
 TEST(LoadConfigTest, MissingFileIsNotFound) {
   base::Result<Config> cfg = LoadConfig(Fixture("does-not-exist.toml"));
   ASSERT_FALSE(cfg.ok());
@@ -177,6 +186,17 @@ TEST(ParseConfigTest, UnknownSectionAndNestedTable) {
             "t.toml:3:11: unknown key 'vaults.a.tls'");
   EXPECT_EQ(ParseError("[kubernetes]\nnamespace = \"x\"\n"),
             "t.toml:2:1: unknown key 'kubernetes.namespace'");
+}
+
+TEST(ParseConfigTest, KubernetesRateLimit) {
+  base::Result<Config> cfg = ParseConfig("[kubernetes]\nqps = 300\nburst = 600\n", "t.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->kubernetes.qps, 300);
+  EXPECT_EQ(cfg->kubernetes.burst, 600);
+  EXPECT_EQ(ParseError("[kubernetes]\nqps = 0\n"),
+            "t.toml:2:1: kubernetes.qps: 0 is out of range (want 1 to 10000)");
+  EXPECT_EQ(ParseError("[kubernetes]\nburst = \"many\"\n"),
+            "t.toml:2:1: kubernetes.burst: expected an integer, got string");
 }
 
 TEST(ParseConfigTest, SectionTypeErrors) {

@@ -101,6 +101,23 @@ TEST(Zstd, RejectsBadLevel) {
   EXPECT_NE(z.status().message().find("compression level 99"), std::string::npos);
 }
 
+TEST(Zstd, OneShotRoundTripAndLimits) {
+  std::string data;
+  for (int i = 0; i < 10000; ++i) data += "line " + std::to_string(i % 97) + "\n";
+  auto z = ZstdCompress(data, 3);
+  ASSERT_TRUE(z.ok()) << z.status().ToString();
+  EXPECT_LT(z->size() * 5, data.size());
+  auto back = ZstdDecompress(*z, data.size());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, data);
+  auto over = ZstdDecompress(*z, data.size() - 1);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), base::Code::kFailedPrecondition);
+  auto cut = ZstdDecompress(std::string_view(*z).substr(0, z->size() - 3), data.size());
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.status().code(), base::Code::kDataLoss);
+}
+
 TEST(Stream, AbortedSinkLeavesNothing) {
   std::string s;
   {

@@ -1,0 +1,105 @@
+// ops/restore/apply: writing planned objects to the target cluster, and the ledger of what
+// happened to each. Used by run.cc; not a public interface of the op.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/clock.h"
+#include "io/stream.h"
+#include "kube/client.h"
+#include "ops/restore/plan.h"
+#include "ops/restore/transform.h"
+#include "vault/status.h"
+
+namespace cairn::ops::restore {
+
+// Every object's outcome (results.json.zst, compressed as it is recorded, so memory stays
+// small however many objects a restore has) and the run's counts and issues, from several
+// apply threads.
+class Ledger {
+ public:
+  explicit Ledger(vault::RunStatus& st);
+  // `action`: created | updated | skipped | excluded | failed. A failure is an error of the
+  // run; a skip with a message is a warning.
+  void Record(const std::string& path, const std::string& ns, const std::string& object,
+              const std::string& action, const std::string& message);
+  void Warn(const std::string& scope, const std::string& message, const std::string& object);
+  // The compressed JSON array of every recorded outcome; ends the ledger.
+  base::Result<std::string> Finish();
+
+ private:
+  vault::RunStatus& st_;
+  std::mutex mu_;
+  std::string compressed_;
+  std::unique_ptr<io::Sink> raw_;
+  std::unique_ptr<io::Sink> zstd_;
+  base::Status write_status_;
+  bool first_ = true;
+};
+
+// One resource of the plan: where its objects go and in which order.
+struct ResourcePlan {
+  std::pair<std::string, std::string> key;  // (group, resource) as backed up
+  std::string qualified;                    // QualifiedResource(group, resource)
+  kube::ApiResource target;                 // in the target cluster, version chosen
+  std::string version;                      // the stored version preferred (target.version)
+  std::pair<int, std::string> tier;
+  bool custom = false;        // defined by a CustomResourceDefinition of the backup
+  std::vector<bool> restore;  // per chosen object, in spool order: restored or not
+};
+
+// One object to write.
+struct ApplyItem {
+  const ResourcePlan* plan;
+  EntryRef ref;      // as backed up (namespace before mapping)
+  std::string text;  // the object as backed up (JSON)
+};
+
+// Applies items on `workers` threads; Push blocks while `workers` * 4 items wait, so memory
+// stays bounded whatever the size of a tier. Drain waits until every pushed item is done.
+// Items are skipped once `cancel` is set.
+class ApplyPool {
+ public:
+  ApplyPool(kube::Client& kube, const TransformContext& builtin, const TransformContext& custom,
+            const RestoreOptions& opts, Ledger& ledger, const std::atomic<bool>& cancel,
+            int workers);
+  ~ApplyPool();
+  void Push(ApplyItem item);
+  void Drain();
+
+ private:
+  void Work();
+  kube::Client& kube_;
+  const TransformContext& builtin_;
+  const TransformContext& custom_;
+  const RestoreOptions& opts_;
+  Ledger& ledger_;
+  const std::atomic<bool>& cancel_;
+  size_t capacity_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<ApplyItem> queue_;
+  size_t busy_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// Creates the target namespaces in `needed` that the restore does not create itself.
+void EnsureNamespaces(kube::Client& kube, const std::set<std::string>& needed,
+                      const RestoreOptions& opts, Ledger& ledger);
+
+// Waits until each CRD of `names` reports Established (up to `wait` each), so its resources are
+// served; a warning names each one that does not.
+void WaitEstablished(kube::Client& kube, const std::string& version,
+                     const std::vector<std::string>& names, std::chrono::seconds wait,
+                     base::Clock& clock, Ledger& ledger);
+
+}  // namespace cairn::ops::restore

@@ -1,0 +1,115 @@
+#include "ops/restore/spool.h"
+
+#include "io/zstd.h"
+
+namespace cairn::ops::restore {
+namespace {
+
+// A chunk is a sequence of records; a record is four length-prefixed fields (4-byte little
+// endian lengths): version, namespace, name, text. The group and resource are the chunk's.
+void PutField(std::string& out, std::string_view f) {
+  uint32_t n = static_cast<uint32_t>(f.size());
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  out.append(f);
+}
+
+bool GetField(std::string_view& in, std::string* f) {
+  if (in.size() < 4) return false;
+  uint32_t n = 0;
+  for (int i = 0; i < 4; ++i) n |= uint32_t{static_cast<unsigned char>(in[i])} << (8 * i);
+  if (in.size() - 4 < n) return false;
+  f->assign(in.substr(4, n));
+  in.remove_prefix(4 + size_t{n});
+  return true;
+}
+
+constexpr int kLevel = 3;
+
+}  // namespace
+
+base::Status Spool::Seal() {
+  if (open_.empty()) return base::Status::Ok();
+  ASSIGN_OR_RETURN(std::string z, io::ZstdCompress(open_, kLevel));
+  compressed_bytes_ += z.size();
+  resources_[open_key_].chunks.push_back(chunks_.size());
+  chunks_.push_back(std::move(z));
+  open_.clear();
+  if (open_.capacity() > 2 * kChunkBytes) open_.shrink_to_fit();  // after one huge object
+  return base::Status::Ok();
+}
+
+base::Status Spool::Add(const EntryRef& ref, std::string_view kind, std::string_view text) {
+  ResourceKey key{ref.group, ref.resource};
+  if (key != open_key_ || open_.size() >= kChunkBytes) {
+    RETURN_IF_ERROR(Seal());
+    open_key_ = key;
+  }
+  ResourceInfo& info = resources_[key];
+  if (std::find(info.versions.begin(), info.versions.end(), ref.version) == info.versions.end()) {
+    info.versions.push_back(ref.version);
+  }
+  if (info.kind.empty()) info.kind = std::string(kind);
+  ++info.objects;
+  logical_bytes_ += text.size();
+  if (open_.empty()) open_.reserve(kChunkBytes + 4096);
+  PutField(open_, ref.version);
+  PutField(open_, ref.namespace_name);
+  PutField(open_, ref.name);
+  PutField(open_, text);
+  return base::Status::Ok();
+}
+
+base::Status Spool::Finish() {
+  RETURN_IF_ERROR(Seal());
+  std::string().swap(open_);
+  return base::Status::Ok();
+}
+
+const Spool::ResourceInfo* Spool::Find(const ResourceKey& key) const {
+  auto it = resources_.find(key);
+  return it == resources_.end() ? nullptr : &it->second;
+}
+
+base::Status Spool::ForEach(
+    const ResourceKey& key,
+    const std::function<base::Status(std::vector<SpooledObject>&)>& batch) const {
+  const ResourceInfo* info = Find(key);
+  if (!info) return base::Status::Ok();
+  for (size_t c : info->chunks) {
+    if (chunks_[c].empty()) {
+      return base::Error(base::Code::kInternal,
+                         "spool: " + QualifiedResource(key.first, key.second) + " was released");
+    }
+    // One chunk holds at most kChunkBytes of records plus one object (16 MiB at most).
+    ASSIGN_OR_RETURN(std::string records,
+                     io::ZstdDecompress(chunks_[c], kChunkBytes + (size_t{20} << 20)));
+    std::vector<SpooledObject> objects;
+    std::string_view in = records;
+    while (!in.empty()) {
+      SpooledObject o;
+      o.ref.group = key.first;
+      o.ref.resource = key.second;
+      if (!GetField(in, &o.ref.version) || !GetField(in, &o.ref.namespace_name) ||
+          !GetField(in, &o.ref.name) || !GetField(in, &o.text)) {
+        return base::Error(
+            base::Code::kDataLoss,
+            "spool: a chunk of " + QualifiedResource(key.first, key.second) + " is damaged");
+      }
+      objects.push_back(std::move(o));
+    }
+    std::string().swap(records);
+    RETURN_IF_ERROR(batch(objects));
+  }
+  return base::Status::Ok();
+}
+
+void Spool::Release(const ResourceKey& key) {
+  auto it = resources_.find(key);
+  if (it == resources_.end()) return;
+  for (size_t c : it->second.chunks) {
+    compressed_bytes_ -= chunks_[c].size();
+    std::string().swap(chunks_[c]);
+  }
+}
+
+}  // namespace cairn::ops::restore

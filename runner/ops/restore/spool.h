@@ -1,0 +1,75 @@
+// ops/restore/spool: the objects of a verified archive, held compressed between verification
+// and apply.
+//
+// Verification must finish before the first write and the apply order is by tier, not by
+// archive order, so the objects are kept; keeping them as JSON text made memory grow with the
+// backup's size (133 MiB for 20,000 cluster-like objects). The spool keeps them in zstd chunks
+// of at most kChunkBytes of records, one resource per chunk (the archive stores a resource's
+// objects together, so they compress well together), and an index per resource: its stored
+// versions, its kind, its object count and its chunks. Reading a resource decompresses one
+// chunk at a time. Memory: the compressed objects (about a tenth of their JSON) plus one chunk.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "ops/restore/plan.h"
+
+namespace cairn::ops::restore {
+
+// One archive object as the spool returns it.
+struct SpooledObject {
+  EntryRef ref;
+  std::string text;  // the object's JSON as stored in the archive
+};
+
+class Spool {
+ public:
+  // Records per chunk before it is compressed (uncompressed bytes; one object may exceed it).
+  static constexpr size_t kChunkBytes = size_t{1} << 20;
+
+  using ResourceKey = std::pair<std::string, std::string>;  // (group, resource)
+  struct ResourceInfo {
+    std::vector<std::string> versions;  // stored versions, in archive order
+    std::string kind;                   // `kind` of the first object that names one
+    int64_t objects = 0;                // archive entries (an object per stored version)
+    std::vector<size_t> chunks;         // indexes into chunks_, in archive order
+  };
+
+  // Adds an archive entry. `kind` may be "" (the object did not name one).
+  base::Status Add(const EntryRef& ref, std::string_view kind, std::string_view text);
+  // Compresses the open chunk; call once after the last Add (ForEach requires it).
+  base::Status Finish();
+
+  const std::map<ResourceKey, ResourceInfo>& resources() const { return resources_; }
+  const ResourceInfo* Find(const ResourceKey& key) const;
+
+  // Calls `batch` with the objects of a resource, one chunk at a time, in archive order;
+  // stops at the first error (`batch`'s or a corrupt chunk's, which cannot happen after a
+  // successful Finish short of a bug). An unknown resource calls nothing.
+  base::Status ForEach(const ResourceKey& key,
+                       const std::function<base::Status(std::vector<SpooledObject>&)>& batch) const;
+
+  // Frees the chunks of a resource that will not be read again.
+  void Release(const ResourceKey& key);
+
+  uint64_t compressed_bytes() const { return compressed_bytes_; }
+  uint64_t logical_bytes() const { return logical_bytes_; }
+
+ private:
+  base::Status Seal();
+
+  std::map<ResourceKey, ResourceInfo> resources_;
+  std::vector<std::string> chunks_;  // compressed; "" once released
+  ResourceKey open_key_;             // the resource of open_
+  std::string open_;                 // records of the open chunk, uncompressed
+  uint64_t compressed_bytes_ = 0, logical_bytes_ = 0;
+};
+
+}  // namespace cairn::ops::restore
