@@ -1,8 +1,6 @@
 // backup-run: API objects of selected namespaces → tar+zstd archive and manifest in a vault
 // (runner/ops/backup). Exit 0 Completed, 3 PartiallyFailed, 1 Failed, 2 bad invocation.
-#include <csignal>
 #include <cstdio>
-#include <thread>
 
 #include "base/log.h"
 #include "kube/config.h"
@@ -15,14 +13,6 @@
 using namespace cairn;
 
 namespace {
-
-std::atomic<bool> g_cancel{false};
-std::atomic<int> g_signal{0};
-
-extern "C" void OnSignal(int sig) {
-  g_signal = sig;
-  g_cancel = true;
-}
 
 int Usage(const std::string& msg) {
   std::fprintf(stderr, "backup-run: %s\nrun 'backup-run --help' for usage\n", msg.c_str());
@@ -103,7 +93,9 @@ int main(int argc, char** argv) {
   }
   if (auto st = vault::ValidateName(opts.name, "backup name"); !st.ok()) return Usage(st.message());
 
-  // Stores: the data path stops on SIGTERM; status writes after it must still work.
+  // SIGTERM, SIGINT and the timeout stop the data path; status writes after it must still work.
+  wiring::RunControl control(opts.policy.timeout);
+  std::atomic<bool>& cancel = control.cancel();
   config::ResolvedSettings data_settings = inv.settings;
   auto status_store = wiring::OpenStore(vc, inv.settings);
   if (!status_store.ok()) {
@@ -113,7 +105,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "BackupFailed: %s\n", status_store.status().message().c_str());
     return wiring::kExitFailed;
   }
-  auto data_store = wiring::OpenStore(vc, inv.settings, &g_cancel);
+  auto data_store = wiring::OpenStore(vc, inv.settings, &cancel);
   vault::Layout layout = wiring::LayoutFor(vc);
 
   if (auto min = inv.flags.GetDuration("min-interval")) {
@@ -134,7 +126,7 @@ int main(int argc, char** argv) {
   auto cluster_cfg = kube::LoadClusterConfig({inv.settings.kubeconfig, inv.settings.context});
   if (!cluster_cfg.ok()) return Usage(cluster_cfg.status().message());
   kube::ClientOptions kopts = wiring::KubeClientOptions(inv.settings);
-  kopts.cancel = &g_cancel;
+  kopts.cancel = &cancel;
   auto kube = kube::Client::Create(*cluster_cfg, kopts);
   if (!kube.ok()) return Usage(kube.status().message());
   std::vector<std::string> warnings;
@@ -149,53 +141,22 @@ int main(int argc, char** argv) {
   if (opts.own_namespace.empty() && !id.pod.empty()) opts.own_namespace = id.namespace_name;
   report::ClusterReporter cluster(*report_kube, id, "backup", clock);
 
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
-  std::atomic<bool> timed_out{false};
-  std::thread watchdog([&] {
-    auto deadline = clock.Steady() + opts.policy.timeout;
-    while (!g_cancel.load() && clock.Steady() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (!g_cancel.load()) {
-      timed_out = true;
-      g_cancel = true;
-    }
-  });
-  auto stop_watchdog = [&] {
-    if (!g_cancel.load()) g_cancel = true;  // ends the watchdog loop
-    watchdog.join();
-  };
-
   report::Reporter reporter(status_store->get(),
                             layout.BackupObjectKey(opts.name, vault::kStatusObject), &cluster);
-  ops::backup::Deps deps{**data_store,
-                         layout,
-                         **kube,
-                         reporter,
-                         clock,
-                         g_cancel,
-                         [&]() -> std::string {
-                           if (timed_out) {
-                             return "timeout " + base::FormatDuration(opts.policy.timeout) +
-                                    " exceeded";
-                           }
-                           return g_signal == SIGINT ? "interrupted (SIGINT)" : "received SIGTERM";
-                         },
-                         &log};
+  ops::backup::Deps deps{
+      **data_store, layout, **kube, reporter, clock, cancel, [&] { return control.Reason(); },
+      &log};
 
   if (inv.settings.dry_run) {
     auto plan = ops::backup::MakePlan(deps, opts);
-    stop_watchdog();
+    control.Stop();
     std::fputs(ops::backup::FormatPlan(plan).c_str(), stdout);
     return plan.errors.empty() ? wiring::kExitOk : wiring::kExitPartiallyFailed;
   }
 
   base::LogInfo("backup started", {{"backup", opts.name}, {"vault", vc.name}});
   ops::backup::Outcome outcome = ops::backup::Run(deps, opts);
-  const bool cancelled_by_signal = g_cancel.load() && !timed_out && g_signal != 0;
-  stop_watchdog();
-  (void)cancelled_by_signal;
+  control.Stop();
   vault::RunStatus& st = outcome.status;
   for (const auto& w : warnings) st.AddWarning(vault::kScopeCluster, w);
   st.job = {id.namespace_name, id.job, id.pod, id.cronjob, {}};

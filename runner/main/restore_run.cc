@@ -1,7 +1,6 @@
 // restore-run: a verified backup applied to the current cluster, with namespace, storage
 // class, access mode and image mappings (runner/ops/restore). Exit 0 Completed,
 // 3 PartiallyFailed, 1 Failed, 2 bad invocation.
-#include <csignal>
 #include <cstdio>
 
 #include "base/log.h"
@@ -13,9 +12,6 @@
 using namespace cairn;
 
 namespace {
-
-std::atomic<bool> g_cancel{false};
-extern "C" void OnSignal(int) { g_cancel = true; }
 
 int Usage(const std::string& msg) {
   std::fprintf(stderr, "restore-run: %s\nrun 'restore-run --help' for usage\n", msg.c_str());
@@ -111,8 +107,8 @@ int main(int argc, char** argv) {
   }
   auto cluster_cfg = kube::LoadClusterConfig({inv.settings.kubeconfig, inv.settings.context});
   if (!cluster_cfg.ok()) return Usage(cluster_cfg.status().message());
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
+  // SIGTERM, SIGINT and the restore's timeout stop it between objects.
+  wiring::RunControl control(policy->timeout);
 
   kube::ClientOptions ro = wiring::KubeClientOptions(inv.settings);
   ro.retry.overall_deadline = std::chrono::milliseconds(20'000);
@@ -129,13 +125,15 @@ int main(int argc, char** argv) {
                           wiring::LayoutFor(inv.vault.vault),
                           [&]() -> base::Result<std::unique_ptr<kube::Client>> {
                             kube::ClientOptions ko = wiring::KubeClientOptions(inv.settings);
-                            ko.cancel = &g_cancel;
+                            ko.cancel = &control.cancel();
                             return kube::Client::Create(*cluster_cfg, ko);
                           },
                           reporter,
                           clock,
-                          g_cancel};
+                          control.cancel(),
+                          [&] { return control.Reason(); }};
   ops::restore::Outcome outcome = ops::restore::Run(deps, opts, inv.settings.dry_run);
+  control.Stop();
   vault::RunStatus& st = outcome.status;
   if (inv.settings.dry_run) {
     std::fputs(outcome.plan_text.c_str(), stdout);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
@@ -161,6 +162,47 @@ base::Result<std::unique_ptr<store::ObjectStore>> OpenStore(const config::VaultC
   auto s3 = store::S3Store::Create(std::move(o));
   if (!s3.ok()) return s3.status();
   return std::unique_ptr<store::ObjectStore>(std::move(s3).value());
+}
+
+namespace {
+std::atomic<bool> g_cancel{false};
+std::atomic<int> g_signal{0};
+extern "C" void OnStopSignal(int sig) {
+  g_signal = sig;
+  g_cancel = true;
+}
+}  // namespace
+
+RunControl::RunControl(std::optional<base::Duration> timeout) : timeout_(timeout) {
+  std::signal(SIGTERM, OnStopSignal);
+  std::signal(SIGINT, OnStopSignal);
+  if (!timeout_) return;
+  timer_ = std::thread([this] {
+    std::unique_lock<std::mutex> l(mu_);
+    if (!cv_.wait_for(l, *timeout_, [this] { return stop_; }) && !g_cancel.load()) {
+      timed_out_ = true;
+      g_cancel = true;
+    }
+  });
+}
+
+RunControl::~RunControl() { Stop(); }
+
+std::atomic<bool>& RunControl::cancel() { return g_cancel; }
+
+void RunControl::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (timer_.joinable()) timer_.join();
+}
+
+std::string RunControl::Reason() const {
+  if (!g_cancel.load()) return "";
+  if (timed_out_) return "timeout " + base::FormatDuration(*timeout_) + " exceeded";
+  return g_signal == SIGINT ? "interrupted (SIGINT)" : "received SIGTERM";
 }
 
 }  // namespace cairn::wiring

@@ -6,10 +6,13 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <variant>
 
 #include "config/cli.h"
@@ -65,5 +68,29 @@ vault::Layout LayoutFor(const config::VaultConfig& vault);
 
 // "file:///x" or "s3://bucket/prefix (endpoint ...)" for messages.
 std::string DescribeVault(const config::VaultConfig& vault);
+
+// How a run is stopped early: SIGTERM, SIGINT and the run's timeout set one flag that every data
+// path polls (the HTTP clients, the store, the op). One per process: the signal handlers are
+// global. The timeout counts from construction; Stop (or the destructor) ends the timer.
+class RunControl {
+ public:
+  explicit RunControl(std::optional<base::Duration> timeout);
+  ~RunControl();
+  RunControl(const RunControl&) = delete;
+  RunControl& operator=(const RunControl&) = delete;
+
+  std::atomic<bool>& cancel();
+  void Stop();
+  // "timeout 1h exceeded", "received SIGTERM", "interrupted (SIGINT)"; "" when not cancelled.
+  std::string Reason() const;
+
+ private:
+  std::optional<base::Duration> timeout_;
+  std::atomic<bool> timed_out_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread timer_;
+};
 
 }  // namespace cairn::wiring

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 from cairn_test_support import SOURCE, KubeApiServer, run
@@ -182,6 +183,27 @@ class RestoreRun(unittest.TestCase):
         self.assertEqual(r.code, 0, r)
         got = self.objects("databases.demo.cairn.dev", ns)["orders"]
         self.assertEqual(got["status"]["phase"], "Ready")
+
+    def test_timeout_stops_between_objects_and_fails_with_the_reason(self):
+        # 2 requests/s against 40-odd objects: the 3 s timeout passes while applying.
+        start = time.time()
+        r = self.restore("--name", "r7", "--kube-qps", "2", "--kube-burst", "1", "--timeout",
+                         "3s", "--output", "json")
+        self.assertLess(time.time() - start, 15, "did not stop soon after its timeout")
+        self.assertEqual(r.code, 1, r)
+        status = r.json()
+        self.assertEqual(status["phase"], "Failed")
+        self.assertIn("timeout 3s exceeded", status["message"])
+        created = status["counts"].get("created", 0)
+        self.assertGreater(created, 0)
+        self.assertLess(created, 20)
+        with open(os.path.join(self.vault, "restores", "r7", "status.json")) as f:
+            self.assertEqual(json.load(f)["phase"], "Failed")
+        results = subprocess.run(["zstd", "-dc", os.path.join(self.vault, "restores", "r7",
+                                                               "results.json.zst")],
+                                 capture_output=True, text=True, check=True)
+        actions = [o["action"] for o in json.loads(results.stdout)]
+        self.assertEqual(actions.count("created"), created)
 
     def test_dry_run_prints_the_plan_in_tier_order(self):
         r = self.restore("--name", "r6", "--dry-run")

@@ -38,6 +38,11 @@ void Ledger::Warn(const std::string& scope, const std::string& message, const st
   st_.AddWarning(scope, message, object);
 }
 
+vault::RunStatus Ledger::Snapshot() {
+  std::lock_guard<std::mutex> l(mu_);
+  return st_;
+}
+
 base::Result<std::string> Ledger::Finish() {
   std::lock_guard<std::mutex> l(mu_);
   RETURN_IF_ERROR(write_status_);

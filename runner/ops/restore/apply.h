@@ -32,6 +32,8 @@ class Ledger {
   void Record(const std::string& path, const std::string& ns, const std::string& object,
               const std::string& action, const std::string& message);
   void Warn(const std::string& scope, const std::string& message, const std::string& object);
+  // A copy of the run's status as it is now (for the heartbeat).
+  vault::RunStatus Snapshot();
   // The compressed JSON array of every recorded outcome; ends the ledger.
   base::Result<std::string> Finish();
 

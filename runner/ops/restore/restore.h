@@ -36,6 +36,9 @@ struct Options {
   std::string policy_name;
   int parallel_applies = 4;
   std::chrono::seconds crd_wait{60};
+  // The status (vault and ConfigMap) is written again this often while the restore runs, so a
+  // run that died is told from one that is still working (heartbeatTime).
+  std::chrono::seconds heartbeat{30};
 };
 
 struct Deps {
@@ -47,6 +50,8 @@ struct Deps {
   report::Reporter& reporter;
   base::Clock& clock;
   const std::atomic<bool>& cancel;
+  // Why `cancel` is set ("received SIGTERM", "timeout 1h exceeded"), for the status.
+  std::function<std::string()> cancel_reason;
 };
 
 struct Outcome {

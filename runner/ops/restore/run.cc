@@ -1,9 +1,12 @@
 // The restore run: verify, plan, apply tier by tier, report.
 #include <algorithm>
+#include <condition_variable>
 #include <iterator>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 #include "base/log.h"
@@ -214,7 +217,25 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
   st.heartbeat_time = st.start_time;
   const auto steady_start = deps.clock.Steady();
   Ledger ledger(st);
+  // While the run works, st is written under the ledger's lock only (the heartbeat reads it).
+  std::atomic<bool> done{false};
+  std::mutex hb_mu;
+  std::condition_variable hb_cv;
+  std::thread heartbeat;
+  auto stop_heartbeat = [&] {
+    {
+      std::lock_guard<std::mutex> l(hb_mu);
+      done = true;
+    }
+    hb_cv.notify_all();
+    if (heartbeat.joinable()) heartbeat.join();
+  };
+  struct StopOnReturn {
+    std::function<void()> stop;
+    ~StopOnReturn() { stop(); }
+  } stop_on_return{stop_heartbeat};
   auto finish = [&](std::string_view phase, std::string message, int code) {
+    stop_heartbeat();
     st.phase = std::string(phase);
     st.message = std::move(message);
     st.completion_time = deps.clock.Now();
@@ -224,6 +245,7 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
     return out;
   };
   auto fail = [&](const std::string& why) {
+    stop_heartbeat();
     st.AddError(vault::kScopeRunner, why);
     return finish(vault::kPhaseFailed, "restore failed: " + why, 1);
   };
@@ -235,7 +257,21 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
              "")) {
       st.AddWarning(vault::kScopeCluster, w);
     }
+    heartbeat = std::thread([&] {
+      std::unique_lock<std::mutex> l(hb_mu);
+      while (!hb_cv.wait_for(l, opts.heartbeat, [&] { return done.load(); })) {
+        vault::RunStatus snap = ledger.Snapshot();
+        snap.heartbeat_time = deps.clock.Now();
+        snap.duration_seconds =
+            std::chrono::duration<double>(deps.clock.Steady() - steady_start).count();
+        deps.reporter.Publish(snap, std::nullopt, "");
+      }
+    });
   }
+  auto cancelled = [&](const std::string& when) {
+    std::string why = deps.cancel_reason ? deps.cancel_reason() : "";
+    return fail("cancelled" + (why.empty() ? "" : " (" + why + ")") + " " + when);
+  };
 
   // 1. Verify before touching the cluster.
   auto manifest = vault::ReadManifest(deps.store, deps.layout, opts.policy.backup_name);
@@ -243,6 +279,7 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
   std::vector<std::string> problems;
   BackupContent content = ReadVerified(deps.store, deps.layout, *manifest, &problems);
   if (!problems.empty()) {
+    stop_heartbeat();
     for (const auto& p : problems) st.AddError(vault::kScopeRunner, p);
     return finish(vault::kPhaseFailed,
                   "restore failed: backup '" + opts.policy.backup_name + "' failed verification (" +
@@ -250,7 +287,7 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
                       "); nothing was applied",
                   1);
   }
-  if (deps.cancel.load()) return fail("cancelled before anything was applied");
+  if (deps.cancel.load()) return cancelled("before anything was applied");
 
   // 2-4. CRDs first, then (with a fresh discovery) everything else.
   auto kube = deps.kube();
@@ -330,7 +367,7 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
     }
     if (!rs.ok()) st.AddWarning(vault::kScopeRunner, "results not written: " + rs.message());
   }
-  if (deps.cancel.load()) return fail("cancelled while applying; see results.json.zst");
+  if (deps.cancel.load()) return cancelled("while applying; see results.json.zst");
   int64_t failed = st.counts.count("failed") ? st.counts["failed"] : 0;
   std::string summary = std::to_string(st.counts["created"]) + " created, " +
                         std::to_string(st.counts["updated"]) + " updated, " +
