@@ -109,6 +109,13 @@ class BackupRun(unittest.TestCase):
         self.assertEqual(status["errors"]["count"], 0)
         self.assertGreater(status["counts"]["objects"], 20)
 
+    def test_a_namespace_named_twice_is_backed_up_once(self):
+        r = self.backup("--include-namespaces", "shop,shop", "--name", "b-twice")
+        self.assertEqual(r.code, 0, r)
+        entries = archive_entries(os.path.join(self.bdir("b-twice"), "resources.tar.zst"))
+        self.assertTrue(any("/namespaces/shop/" in e for e in entries))
+        self.assertEqual(len(entries), len(set(entries)), "an entry is stored twice")
+
     def test_forbidden_resource_is_partially_failed_and_named(self):
         self.kube.admin({"forbid": {"resource": "secrets", "verb": "list"}})
         r = self.backup("--include-namespaces", "shop", "--name", "b2", "--output", "json")

@@ -100,7 +100,8 @@ base::Status Walker::Walk(const std::function<base::Status(const Visit&)>& visit
       std::none_of(policy_.include_namespaces.begin(), policy_.include_namespaces.end(), HasGlob);
   if (literal) {
     for (const auto& ns : policy_.include_namespaces) {
-      if (NamespaceSelected(ns, policy_, own_namespace_)) namespaces.push_back(ns);
+      bool repeated = std::find(namespaces.begin(), namespaces.end(), ns) != namespaces.end();
+      if (!repeated && NamespaceSelected(ns, policy_, own_namespace_)) namespaces.push_back(ns);
     }
   } else {
     namespaces.push_back("");  // all namespaces, filtered by NamespaceSelected

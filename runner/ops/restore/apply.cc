@@ -217,11 +217,12 @@ void EnsureNamespaces(kube::Client& kube, const std::set<std::string>& needed,
 
 void WaitEstablished(kube::Client& kube, const std::string& version,
                      const std::vector<std::string>& names, std::chrono::seconds wait,
-                     base::Clock& clock, Ledger& ledger) {
+                     base::Clock& clock, const std::atomic<bool>& cancel, Ledger& ledger) {
   for (const auto& name : names) {
+    if (cancel.load()) return;
     auto deadline = clock.Steady() + wait;
     bool established = false;
-    while (!established && clock.Steady() < deadline) {
+    while (!established && clock.Steady() < deadline && !cancel.load()) {
       auto crd =
           kube.Get({"apiextensions.k8s.io", version, "customresourcedefinitions", false}, "", name);
       if (crd.ok()) {
@@ -237,7 +238,7 @@ void WaitEstablished(kube::Client& kube, const std::string& version,
       }
       if (!established) clock.SleepFor(std::chrono::milliseconds(250));
     }
-    if (!established) {
+    if (!established && !cancel.load()) {
       ledger.Warn(std::string(vault::kScopeCluster),
                   "CustomResourceDefinition " + name + " is not Established after " +
                       base::FormatDuration(wait),

@@ -99,9 +99,9 @@ void EnsureNamespaces(kube::Client& kube, const std::set<std::string>& needed,
                       const RestoreOptions& opts, Ledger& ledger);
 
 // Waits until each CRD of `names` reports Established (up to `wait` each), so its resources are
-// served; a warning names each one that does not.
+// served; a warning names each one that does not. Returns early once `cancel` is set.
 void WaitEstablished(kube::Client& kube, const std::string& version,
                      const std::vector<std::string>& names, std::chrono::seconds wait,
-                     base::Clock& clock, Ledger& ledger);
+                     base::Clock& clock, const std::atomic<bool>& cancel, Ledger& ledger);
 
 }  // namespace cairn::ops::restore

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -100,17 +101,26 @@ Plans MakePlans(const BackupContent& content, const kube::Discovery& d, const Op
 }
 
 // Calls `fn` for each object of the plan's resource the restore considers, in spool order:
-// those stored in the chosen version, and those stored only in other versions (the first one
-// stored).
+// those stored in the chosen version, and those stored only in other versions (an object
+// created while the backup listed its versions), in the highest of those (VersionPrecedes).
+// Only resources stored in several versions cost memory per object here.
 base::Status ForEachChosen(const Spool& spool, const ResourcePlan& plan,
                            const std::function<void(SpooledObject&)>& fn) {
   const Spool::ResourceInfo* info = spool.Find(plan.key);
   const bool several = info && info->versions.size() > 1;
-  std::set<std::pair<std::string, std::string>> in_version, seen;
+  using Key = std::pair<std::string, std::string>;
+  std::set<Key> in_version, seen;
+  std::map<Key, std::string> fallback;  // objects without the chosen version: their best one
   if (several) {
     RETURN_IF_ERROR(spool.ForEach(plan.key, [&](std::vector<SpooledObject>& batch) {
       for (const auto& o : batch) {
-        if (o.ref.version == plan.version) in_version.insert({o.ref.namespace_name, o.ref.name});
+        Key k{o.ref.namespace_name, o.ref.name};
+        if (o.ref.version == plan.version) {
+          in_version.insert(k);
+          continue;
+        }
+        auto [it, added] = fallback.emplace(k, o.ref.version);
+        if (!added && VersionPrecedes(o.ref.version, it->second)) it->second = o.ref.version;
       }
       return Status::Ok();
     }));
@@ -118,8 +128,10 @@ base::Status ForEachChosen(const Spool& spool, const ResourcePlan& plan,
   return spool.ForEach(plan.key, [&](std::vector<SpooledObject>& batch) {
     for (auto& o : batch) {
       if (several && o.ref.version != plan.version) {
-        std::pair<std::string, std::string> k{o.ref.namespace_name, o.ref.name};
-        if (in_version.count(k) || !seen.insert(k).second) continue;
+        Key k{o.ref.namespace_name, o.ref.name};
+        if (in_version.count(k) || fallback[k] != o.ref.version || !seen.insert(k).second) {
+          continue;
+        }
       }
       fn(o);
     }
@@ -182,7 +194,8 @@ base::Status SurveyPlans(const Spool& spool, std::vector<ResourcePlan>& plans, c
 }
 
 // Applies the restored objects of `plans`, tier by tier (the pool drains between tiers), and
-// frees each resource's spooled objects once they are handed over.
+// frees each resource's spooled objects once they are handed over. Returns with the pool
+// drained, also on error.
 base::Status ApplyPlans(Spool& spool, const std::vector<ResourcePlan>& plans, ApplyPool& pool,
                         const std::atomic<bool>& cancel) {
   std::optional<std::pair<bool, int>> current;
@@ -192,11 +205,15 @@ base::Status ApplyPlans(Spool& spool, const std::vector<ResourcePlan>& plans, Ap
     if (current && *current != tier) pool.Drain();
     current = tier;
     size_t i = 0;
-    RETURN_IF_ERROR(ForEachChosen(spool, p, [&](SpooledObject& so) {
+    Status read = ForEachChosen(spool, p, [&](SpooledObject& so) {
       bool restore = i < p.restore.size() && p.restore[i];
       ++i;
       if (restore && !cancel.load()) pool.Push({&p, std::move(so.ref), std::move(so.text)});
-    }));
+    });
+    if (!read.ok()) {
+      pool.Drain();  // what was handed over is applied and recorded before the run fails
+      return read;
+    }
     spool.Release(p.key);
   }
   pool.Drain();
@@ -234,8 +251,19 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
     std::function<void()> stop;
     ~StopOnReturn() { stop(); }
   } stop_on_return{stop_heartbeat};
+  bool applying = false;  // from the first write on, every end writes results.json.zst
   auto finish = [&](std::string_view phase, std::string message, int code) {
     stop_heartbeat();
+    if (applying) {
+      auto results = ledger.Finish();
+      Status rs = results.status();
+      if (rs.ok()) {
+        rs = deps.store.Put(
+            deps.layout.RestoreObjectKey(opts.policy.restore_name, "results.json.zst"), *results,
+            {});
+      }
+      if (!rs.ok()) st.AddWarning(vault::kScopeRunner, "results not written: " + rs.message());
+    }
     st.phase = std::string(phase);
     st.message = std::move(message);
     st.completion_time = deps.clock.Now();
@@ -319,27 +347,37 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
     surveyed = SurveyPlans(spool, rest.resources, opts, kinds, ledger, &planned, &plan_text);
     if (!surveyed.ok()) return fail(surveyed.message());
     for (const auto& s : rest.pending_crd) plan_text << "  " << s << "\n";
-    out.plan_text = "restore plan for backup " + opts.policy.backup_name + " (tier order):\n" +
+    out.plan_text = "restore plan for backup " + opts.policy.backup_name + " (in apply order):\n" +
                     plan_text.str() + std::to_string(crds.objects + planned.objects) + " objects\n";
     return finish(vault::kPhaseCompleted, "dry run: nothing applied", 0);
   }
   TransformContext builtin_ctx{&opts.policy, {}, false};
   TransformContext custom_ctx{&opts.policy, {}, true};
+  applying = true;
   {
     ApplyPool pool(**kube, builtin_ctx, custom_ctx, opts.policy, ledger, deps.cancel,
                    opts.parallel_applies);
     Status applied = ApplyPlans(spool, crd_plan.resources, pool, deps.cancel);
     if (!applied.ok()) return fail(applied.message());
   }
-  if (!crds.crds.empty() && !deps.cancel.load()) {  // the new resources are discoverable then
+  if (deps.cancel.load()) return cancelled("while applying; see results.json.zst");
+  if (!crds.crds.empty()) {  // the new resources are discoverable then
     WaitEstablished(**kube, crd_plan.resources.front().target.version, crds.crds, opts.crd_wait,
-                    deps.clock, ledger);
+                    deps.clock, deps.cancel, ledger);
+    if (deps.cancel.load()) return cancelled("while applying; see results.json.zst");
     kube = deps.kube();
     if (!kube.ok()) return fail(kube.status().message());
     discovery = (*kube)->Discover();
     if (!discovery.ok()) return fail(discovery.status().message());
   }
   Plans rest = MakePlans(content, *discovery, opts, not_crd, ledger, false, crds_in_backup);
+  {  // what is not planned is not needed
+    std::set<ResourceKey> keep;
+    for (const auto& p : rest.resources) keep.insert(p.key);
+    for (const auto& [key, info] : spool.resources()) {
+      if (!keep.count(key)) spool.Release(key);
+    }
+  }
   Survey planned;
   surveyed = SurveyPlans(spool, rest.resources, opts, kinds, ledger, &planned, nullptr);
   if (!surveyed.ok()) return fail(surveyed.message());
@@ -357,16 +395,7 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
     if (!applied.ok()) return fail(applied.message());
   }
 
-  // 5. Report.
-  {
-    auto results = ledger.Finish();
-    Status rs = results.status();
-    if (rs.ok()) {
-      rs = deps.store.Put(
-          deps.layout.RestoreObjectKey(opts.policy.restore_name, "results.json.zst"), *results, {});
-    }
-    if (!rs.ok()) st.AddWarning(vault::kScopeRunner, "results not written: " + rs.message());
-  }
+  // 5. Report (finish writes results.json.zst).
   if (deps.cancel.load()) return cancelled("while applying; see results.json.zst");
   int64_t failed = st.counts.count("failed") ? st.counts["failed"] : 0;
   std::string summary = std::to_string(st.counts["created"]) + " created, " +

@@ -1,5 +1,7 @@
 #include "ops/restore/spool.h"
 
+#include <algorithm>
+
 #include "io/zstd.h"
 
 namespace cairn::ops::restore {
@@ -27,23 +29,20 @@ constexpr int kLevel = 3;
 
 }  // namespace
 
-base::Status Spool::Seal() {
-  if (open_.empty()) return base::Status::Ok();
-  ASSIGN_OR_RETURN(std::string z, io::ZstdCompress(open_, kLevel));
+base::Status Spool::Seal(const ResourceKey& key) {
+  auto it = open_.find(key);
+  if (it == open_.end()) return base::Status::Ok();
+  ASSIGN_OR_RETURN(std::string z, io::ZstdCompress(it->second, kLevel));
   compressed_bytes_ += z.size();
-  resources_[open_key_].chunks.push_back(chunks_.size());
+  open_bytes_ -= it->second.size();
+  resources_[key].chunks.push_back(chunks_.size());
   chunks_.push_back(std::move(z));
-  open_.clear();
-  if (open_.capacity() > 2 * kChunkBytes) open_.shrink_to_fit();  // after one huge object
+  open_.erase(it);
   return base::Status::Ok();
 }
 
 base::Status Spool::Add(const EntryRef& ref, std::string_view kind, std::string_view text) {
   ResourceKey key{ref.group, ref.resource};
-  if (key != open_key_ || open_.size() >= kChunkBytes) {
-    RETURN_IF_ERROR(Seal());
-    open_key_ = key;
-  }
   ResourceInfo& info = resources_[key];
   if (std::find(info.versions.begin(), info.versions.end(), ref.version) == info.versions.end()) {
     info.versions.push_back(ref.version);
@@ -51,17 +50,25 @@ base::Status Spool::Add(const EntryRef& ref, std::string_view kind, std::string_
   if (info.kind.empty()) info.kind = std::string(kind);
   ++info.objects;
   logical_bytes_ += text.size();
-  if (open_.empty()) open_.reserve(kChunkBytes + 4096);
-  PutField(open_, ref.version);
-  PutField(open_, ref.namespace_name);
-  PutField(open_, ref.name);
-  PutField(open_, text);
+  std::string& buf = open_[key];
+  const size_t before = buf.size();
+  PutField(buf, ref.version);
+  PutField(buf, ref.namespace_name);
+  PutField(buf, ref.name);
+  PutField(buf, text);
+  open_bytes_ += buf.size() - before;
+  if (buf.size() >= kChunkBytes) return Seal(key);
+  while (open_bytes_ > kOpenBytes) {  // many resources half full: seal the largest
+    auto largest = std::max_element(open_.begin(), open_.end(), [](const auto& a, const auto& b) {
+      return a.second.size() < b.second.size();
+    });
+    RETURN_IF_ERROR(Seal(largest->first));
+  }
   return base::Status::Ok();
 }
 
 base::Status Spool::Finish() {
-  RETURN_IF_ERROR(Seal());
-  std::string().swap(open_);
+  while (!open_.empty()) RETURN_IF_ERROR(Seal(open_.begin()->first));
   return base::Status::Ok();
 }
 

@@ -4,10 +4,12 @@
 // Verification must finish before the first write and the apply order is by tier, not by
 // archive order, so the objects are kept; keeping them as JSON text made memory grow with the
 // backup's size (133 MiB for 20,000 cluster-like objects). The spool keeps them in zstd chunks
-// of at most kChunkBytes of records, one resource per chunk (the archive stores a resource's
-// objects together, so they compress well together), and an index per resource: its stored
-// versions, its kind, its object count and its chunks. Reading a resource decompresses one
-// chunk at a time. Memory: the compressed objects (about a tenth of their JSON) plus one chunk.
+// of about kChunkBytes of records of one resource (objects of one resource compress well
+// together), and an index per resource: its stored versions, its kind, its object count and its
+// chunks. The archive interleaves resources (FORMAT.md §5.1: they are listed in parallel), so
+// each resource has its own open buffer; when the open buffers together pass kOpenBytes the
+// largest is sealed early. Reading a resource decompresses one chunk at a time. Memory: the
+// compressed objects (about a tenth of their JSON) plus kOpenBytes while reading.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +35,8 @@ class Spool {
  public:
   // Records per chunk before it is compressed (uncompressed bytes; one object may exceed it).
   static constexpr size_t kChunkBytes = size_t{1} << 20;
+  // Uncompressed records held in open buffers, all resources together.
+  static constexpr size_t kOpenBytes = size_t{8} << 20;
 
   using ResourceKey = std::pair<std::string, std::string>;  // (group, resource)
   struct ResourceInfo {
@@ -63,12 +67,12 @@ class Spool {
   uint64_t logical_bytes() const { return logical_bytes_; }
 
  private:
-  base::Status Seal();
+  base::Status Seal(const ResourceKey& key);
 
   std::map<ResourceKey, ResourceInfo> resources_;
-  std::vector<std::string> chunks_;  // compressed; "" once released
-  ResourceKey open_key_;             // the resource of open_
-  std::string open_;                 // records of the open chunk, uncompressed
+  std::vector<std::string> chunks_;          // compressed; "" once released
+  std::map<ResourceKey, std::string> open_;  // records not yet compressed, per resource
+  size_t open_bytes_ = 0;
   uint64_t compressed_bytes_ = 0, logical_bytes_ = 0;
 };
 

@@ -98,6 +98,54 @@ TEST(Spool, KeepsResourcesApartWhenTheArchiveInterleavesThem) {
   EXPECT_EQ(spool.resources().size(), 3u);
 }
 
+// backup-run lists resources in parallel, so the archive alternates between them object by
+// object; each resource still gets full chunks (few frames, good compression).
+TEST(Spool, ObjectByObjectInterleavingStillFillsChunks) {
+  Spool spool;
+  const std::vector<std::string> resources = {"configmaps", "secrets", "services", "pods"};
+  const int per_resource = 6000;  // about 2 MiB of records each: 2 or 3 chunks, never 6000
+  for (int i = 0; i < per_resource; ++i) {
+    for (const auto& r : resources) {
+      ASSERT_TRUE(spool.Add(Ref("", r, "v1", "a", r + std::to_string(i)), "", ConfigMap(i)).ok());
+    }
+  }
+  ASSERT_TRUE(spool.Finish().ok());
+  for (const auto& r : resources) {
+    const Spool::ResourceInfo* info = spool.Find({"", r});
+    ASSERT_NE(info, nullptr);
+    EXPECT_GE(info->chunks.size(), 2u) << r;
+    EXPECT_LE(info->chunks.size(), 3u) << r;
+    auto all = All(spool, {"", r});
+    ASSERT_EQ(all.size(), static_cast<size_t>(per_resource));
+    for (int i = 0; i < per_resource; i += 1999) EXPECT_EQ(all[i].ref.name, r + std::to_string(i));
+  }
+  EXPECT_LT(spool.compressed_bytes() * 5, spool.logical_bytes());
+}
+
+// Many resources half full at once: the open buffers stay under kOpenBytes in total.
+TEST(Spool, ManyOpenResourcesAreSealedEarlyAndKeepTheirOrder) {
+  Spool spool;
+  const int resources = 40, per_resource = 1200;  // 40 x ~300 KiB: over kOpenBytes together
+  for (int i = 0; i < per_resource; ++i) {
+    for (int r = 0; r < resources; ++r) {
+      ASSERT_TRUE(spool
+                      .Add(Ref("g", "r" + std::to_string(r), "v1", "a", std::to_string(i)), "",
+                           ConfigMap(i))
+                      .ok());
+    }
+  }
+  ASSERT_TRUE(spool.Finish().ok());
+  size_t chunks = 0;
+  for (int r = 0; r < resources; ++r) {
+    chunks += spool.Find({"g", "r" + std::to_string(r)})->chunks.size();
+    auto all = All(spool, {"g", "r" + std::to_string(r)});
+    ASSERT_EQ(all.size(), static_cast<size_t>(per_resource));
+    for (int i = 0; i < per_resource; ++i) ASSERT_EQ(all[i].ref.name, std::to_string(i));
+  }
+  EXPECT_GT(chunks, static_cast<size_t>(resources));  // some were sealed early
+  EXPECT_LT(chunks, static_cast<size_t>(resources) * 4);
+}
+
 TEST(Spool, AnObjectLargerThanAChunkIsOneRecord) {
   Spool spool;
   std::string big(3 * Spool::kChunkBytes, 'y');
@@ -137,6 +185,7 @@ TEST(Spool, ABatchErrorStopsTheWalk) {
         spool.Add(Ref("", "configmaps", "v1", "a", std::to_string(i)), "", ConfigMap(i)).ok());
   }
   ASSERT_TRUE(spool.Finish().ok());
+  ASSERT_GE(spool.Find({"", "configmaps"})->chunks.size(), 2u);
   int calls = 0;
   base::Status st = spool.ForEach({"", "configmaps"}, [&](std::vector<SpooledObject>&) {
     ++calls;
