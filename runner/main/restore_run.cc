@@ -2,6 +2,7 @@
 // class, access mode and image mappings (runner/ops/restore). Exit 0 Completed,
 // 3 PartiallyFailed, 1 Failed, 2 bad invocation.
 #include <cstdio>
+#include <cstdlib>
 
 #include "base/log.h"
 #include "kube/config.h"
@@ -95,6 +96,10 @@ int main(int argc, char** argv) {
     return Usage(st.message());
   }
   opts.vault_name = inv.vault.vault.name;
+  // The verified objects wait in an unlinked file there (memory stays flat); in memory when
+  // no file can be made (a read-only root filesystem without an emptyDir on /tmp).
+  const char* tmpdir = std::getenv("TMPDIR");
+  opts.spool_dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
   opts.policy_name = policy->name;
 
   auto store = wiring::OpenStore(inv.vault.vault, inv.settings);

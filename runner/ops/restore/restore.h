@@ -11,8 +11,8 @@
 //
 // Memory: the backup's objects are held compressed between verification and apply
 // (ops/restore/spool.h; verification must finish before the first write), their outcomes are
-// compressed as they are recorded, and the plan keeps a bit per object; nothing else grows
-// with the backup.
+// compressed as they are recorded, and the plan keeps a bit per object; only a resource stored
+// in several versions keeps its objects' names while it is read. README.md has the numbers.
 #pragma once
 
 #include <atomic>
@@ -39,6 +39,9 @@ struct Options {
   // The status (vault and ConfigMap) is written again this often while the restore runs, so a
   // run that died is told from one that is still working (heartbeatTime).
   std::chrono::seconds heartbeat{30};
+  // Where the verified objects wait for the apply (an unlinked temporary file; ops/restore/
+  // spool.h); "" keeps them in memory.
+  std::string spool_dir;
 };
 
 struct Deps {

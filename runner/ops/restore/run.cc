@@ -305,7 +305,12 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
   auto manifest = vault::ReadManifest(deps.store, deps.layout, opts.policy.backup_name);
   if (!manifest.ok()) return fail(manifest.status().message());
   std::vector<std::string> problems;
-  BackupContent content = ReadVerified(deps.store, deps.layout, *manifest, &problems);
+  BackupContent content(opts.spool_dir);
+  if (!content.objects.disk_error().empty()) {
+    ledger.Warn(std::string(vault::kScopeRunner),
+                "objects held in memory: " + content.objects.disk_error(), "");
+  }
+  ReadVerified(deps.store, deps.layout, *manifest, &content, &problems);
   if (!problems.empty()) {
     stop_heartbeat();
     for (const auto& p : problems) st.AddError(vault::kScopeRunner, p);

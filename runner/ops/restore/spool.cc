@@ -1,6 +1,12 @@
 #include "ops/restore/spool.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
 
 #include "io/zstd.h"
 
@@ -29,14 +35,50 @@ constexpr int kLevel = 3;
 
 }  // namespace
 
+Spool::Spool(const std::string& dir) {
+  if (dir.empty()) return;
+  std::string path = dir + "/cairn-restore-spool.XXXXXX";
+  std::vector<char> templ(path.begin(), path.end());
+  templ.push_back('\0');
+  fd_ = ::mkstemp(templ.data());
+  if (fd_ < 0) {
+    disk_error_ = "cannot create a file in " + dir + ": " + std::strerror(errno);
+    return;
+  }
+  ::unlink(templ.data());  // gone with the process, whatever way it ends
+}
+
+Spool::~Spool() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
 base::Status Spool::Seal(const ResourceKey& key) {
   auto it = open_.find(key);
   if (it == open_.end()) return base::Status::Ok();
   ASSIGN_OR_RETURN(std::string z, io::ZstdCompress(it->second, kLevel));
   compressed_bytes_ += z.size();
   open_bytes_ -= it->second.size();
+  Chunk c;
+  c.size = z.size();
+  if (fd_ >= 0) {
+    c.offset = file_end_;
+    for (size_t done = 0; done < z.size();) {
+      ssize_t n =
+          ::pwrite(fd_, z.data() + done, z.size() - done, static_cast<off_t>(c.offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        return base::Error(base::Code::kUnavailable,
+                           std::string("spool: cannot write the temporary file: ") +
+                               (n < 0 ? std::strerror(errno) : "no space"));
+      }
+      done += static_cast<size_t>(n);
+    }
+    file_end_ += z.size();
+  } else {
+    c.data = std::move(z);
+  }
   resources_[key].chunks.push_back(chunks_.size());
-  chunks_.push_back(std::move(z));
+  chunks_.push_back(std::move(c));
   open_.erase(it);
   return base::Status::Ok();
 }
@@ -83,13 +125,31 @@ base::Status Spool::ForEach(
   const ResourceInfo* info = Find(key);
   if (!info) return base::Status::Ok();
   for (size_t c : info->chunks) {
-    if (chunks_[c].empty()) {
+    const Chunk& chunk = chunks_[c];
+    if (chunk.released) {
       return base::Error(base::Code::kInternal,
                          "spool: " + QualifiedResource(key.first, key.second) + " was released");
     }
+    std::string from_disk;
+    if (fd_ >= 0) {
+      from_disk.resize(chunk.size);
+      for (size_t done = 0; done < chunk.size;) {
+        ssize_t n = ::pread(fd_, from_disk.data() + done, chunk.size - done,
+                            static_cast<off_t>(chunk.offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          return base::Error(base::Code::kDataLoss,
+                             std::string("spool: cannot read the temporary file: ") +
+                                 (n < 0 ? std::strerror(errno) : "it is shorter than written"));
+        }
+        done += static_cast<size_t>(n);
+      }
+    }
     // One chunk holds at most kChunkBytes of records plus one object (16 MiB at most).
     ASSIGN_OR_RETURN(std::string records,
-                     io::ZstdDecompress(chunks_[c], kChunkBytes + (size_t{20} << 20)));
+                     io::ZstdDecompress(fd_ >= 0 ? std::string_view(from_disk) : chunk.data,
+                                        kChunkBytes + (size_t{20} << 20)));
+    std::string().swap(from_disk);
     std::vector<SpooledObject> objects;
     std::string_view in = records;
     while (!in.empty()) {
@@ -114,8 +174,11 @@ void Spool::Release(const ResourceKey& key) {
   auto it = resources_.find(key);
   if (it == resources_.end()) return;
   for (size_t c : it->second.chunks) {
-    compressed_bytes_ -= chunks_[c].size();
-    std::string().swap(chunks_[c]);
+    Chunk& chunk = chunks_[c];
+    if (chunk.released) continue;
+    compressed_bytes_ -= chunk.size;
+    std::string().swap(chunk.data);
+    chunk.released = true;  // on disk the space stays until the process ends
   }
 }
 

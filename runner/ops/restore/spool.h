@@ -8,8 +8,11 @@
 // together), and an index per resource: its stored versions, its kind, its object count and its
 // chunks. The archive interleaves resources (FORMAT.md §5.1: they are listed in parallel), so
 // each resource has its own open buffer; when the open buffers together pass kOpenBytes the
-// largest is sealed early. Reading a resource decompresses one chunk at a time. Memory: the
-// compressed objects (about a tenth of their JSON) plus kOpenBytes while reading.
+// largest is sealed early. Sealed chunks go to an unlinked temporary file when the spool has a
+// directory for one (memory then stays flat whatever the backup's size; the file disappears
+// with the process), else they stay in memory. Reading a resource decompresses one chunk at a
+// time. Memory: kOpenBytes while reading, plus the compressed objects (about a tenth of their
+// JSON) when they are held in memory.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +40,15 @@ class Spool {
   static constexpr size_t kChunkBytes = size_t{1} << 20;
   // Uncompressed records held in open buffers, all resources together.
   static constexpr size_t kOpenBytes = size_t{8} << 20;
+
+  // `dir`: where the temporary file goes ("" keeps everything in memory). A directory where no
+  // file can be made keeps the chunks in memory too; disk_error() says why.
+  explicit Spool(const std::string& dir = "");
+  ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+  bool on_disk() const { return fd_ >= 0; }
+  const std::string& disk_error() const { return disk_error_; }
 
   using ResourceKey = std::pair<std::string, std::string>;  // (group, resource)
   struct ResourceInfo {
@@ -70,7 +82,15 @@ class Spool {
   base::Status Seal(const ResourceKey& key);
 
   std::map<ResourceKey, ResourceInfo> resources_;
-  std::vector<std::string> chunks_;          // compressed; "" once released
+  struct Chunk {
+    std::string data;  // compressed, when in memory ("" once released)
+    uint64_t offset = 0, size = 0;
+    bool released = false;
+  };
+  std::vector<Chunk> chunks_;
+  int fd_ = -1;  // the unlinked temporary file, or -1
+  uint64_t file_end_ = 0;
+  std::string disk_error_;
   std::map<ResourceKey, std::string> open_;  // records not yet compressed, per resource
   size_t open_bytes_ = 0;
   uint64_t compressed_bytes_ = 0, logical_bytes_ = 0;

@@ -46,9 +46,10 @@ base::Status ReadArchive(archive::TarReader& tar, BackupContent* out) {
 
 }  // namespace
 
-BackupContent ReadVerified(store::ObjectStore& store, const vault::Layout& layout,
-                           const vault::Manifest& manifest, std::vector<std::string>* problems) {
-  BackupContent content;
+void ReadVerified(store::ObjectStore& store, const vault::Layout& layout,
+                  const vault::Manifest& manifest, BackupContent* out,
+                  std::vector<std::string>* problems) {
+  BackupContent& content = *out;
   for (const vault::StoredObject& o : manifest.objects) {
     const std::string key = layout.BackupObjectKey(manifest.name, o.key);
     auto src = store.Get(key);
@@ -91,7 +92,6 @@ BackupContent ReadVerified(store::ObjectStore& store, const vault::Layout& layou
                           " entries, the manifest records " + std::to_string(*o.entry_count));
     }
   }
-  return content;
 }
 
 }  // namespace cairn::ops::restore

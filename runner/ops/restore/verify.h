@@ -14,6 +14,8 @@
 namespace cairn::ops::restore {
 
 struct BackupContent {
+  // `spool_dir`: where the objects' temporary file goes (Spool; "" keeps them in memory).
+  explicit BackupContent(const std::string& spool_dir) : objects(spool_dir) {}
   nlohmann::json metadata;  // metadata/backup.json
   Spool objects;            // every object entry of resources.tar.zst
   int64_t entries = 0;      // archive entries, metadata included
@@ -22,7 +24,8 @@ struct BackupContent {
 // Streams every object listed in `manifest`; `problems` receives one line per mismatch
 // (size, checksum, entry count, corrupt or truncated data), naming the object. The content is
 // usable only when `problems` stays empty.
-BackupContent ReadVerified(store::ObjectStore& store, const vault::Layout& layout,
-                           const vault::Manifest& manifest, std::vector<std::string>* problems);
+void ReadVerified(store::ObjectStore& store, const vault::Layout& layout,
+                  const vault::Manifest& manifest, BackupContent* content,
+                  std::vector<std::string>* problems);
 
 }  // namespace cairn::ops::restore

@@ -38,8 +38,15 @@ std::vector<SpooledObject> All(const Spool& spool, const Spool::ResourceKey& key
   return out;
 }
 
-TEST(Spool, RoundTripsEveryObjectInArchiveOrderAcrossChunks) {
-  Spool spool;
+class SpoolBothWays : public ::testing::TestWithParam<bool> {
+ protected:
+  // On disk: an unlinked file in the test's temporary directory; else in memory.
+  std::string Dir() const { return GetParam() ? ::testing::TempDir() : ""; }
+};
+
+TEST_P(SpoolBothWays, RoundTripsEveryObjectInArchiveOrderAcrossChunks) {
+  Spool spool(Dir());
+  EXPECT_EQ(spool.on_disk(), GetParam()) << spool.disk_error();
   const int n = 6000;  // about 1.5 MiB of records: more than one chunk
   for (int i = 0; i < n; ++i) {
     ASSERT_TRUE(spool
@@ -100,8 +107,8 @@ TEST(Spool, KeepsResourcesApartWhenTheArchiveInterleavesThem) {
 
 // backup-run lists resources in parallel, so the archive alternates between them object by
 // object; each resource still gets full chunks (few frames, good compression).
-TEST(Spool, ObjectByObjectInterleavingStillFillsChunks) {
-  Spool spool;
+TEST_P(SpoolBothWays, ObjectByObjectInterleavingStillFillsChunks) {
+  Spool spool(Dir());
   const std::vector<std::string> resources = {"configmaps", "secrets", "services", "pods"};
   const int per_resource = 6000;  // about 2 MiB of records each: 2 or 3 chunks, never 6000
   for (int i = 0; i < per_resource; ++i) {
@@ -160,8 +167,24 @@ TEST(Spool, AnObjectLargerThanAChunkIsOneRecord) {
   EXPECT_EQ(all[2].ref.name, "after");
 }
 
+INSTANTIATE_TEST_SUITE_P(MemoryAndDisk, SpoolBothWays, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Disk" : "Memory"; });
+
+TEST(Spool, ADirectoryWithoutRoomForAFileKeepsTheObjectsInMemory) {
+  Spool spool("/nonexistent/cairn");
+  EXPECT_FALSE(spool.on_disk());
+  EXPECT_NE(spool.disk_error().find("cannot create a file in /nonexistent/cairn"),
+            std::string::npos)
+      << spool.disk_error();
+  ASSERT_TRUE(spool.Add(Ref("", "configmaps", "v1", "a", "x"), "ConfigMap", ConfigMap(1)).ok());
+  ASSERT_TRUE(spool.Finish().ok());
+  auto all = All(spool, {"", "configmaps"});
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].text, ConfigMap(1));
+}
+
 TEST(Spool, ReleaseFreesAResourceAndReadingItAgainIsAnError) {
-  Spool spool;
+  Spool spool(::testing::TempDir());
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE(
         spool.Add(Ref("", "configmaps", "v1", "a", std::to_string(i)), "", ConfigMap(i)).ok());
