@@ -402,50 +402,46 @@ Result<json> Client::Create(const ResourceRef& r, std::string_view ns, const jso
   return SendForObject(c);
 }
 
+// "<verb>[ <subresource> of]" for messages, and the RBAC resource ("deployments.apps[/status]")
+// a Forbidden answer names.
+Client::Call Client::WriteCall(std::string method, const std::string& verb, const char* rbac_verb,
+                               const ResourceRef& r, std::string_view ns, std::string_view name,
+                               std::string_view subresource, std::string body,
+                               std::string content_type) {
+  const std::string sub(subresource);
+  Client::Call c;
+  c.method = std::move(method);
+  c.verb = sub.empty() ? verb : verb + " " + sub + " of";
+  c.object = DescribeObject(r, ns, name);
+  c.rbac_verb = rbac_verb;
+  c.rbac_resource = QualifiedResource(r) + (sub.empty() ? "" : "/" + sub);
+  c.path = ResourcePath(r, ns, name, sub);
+  c.body = std::move(body);
+  c.content_type = std::move(content_type);
+  return c;
+}
+
 Result<json> Client::Apply(const ResourceRef& r, std::string_view ns, std::string_view name,
                            const json& obj, const ApplyOptions& o) {
-  Call c;
-  c.method = "PATCH";
-  c.verb = o.subresource.empty() ? "apply" : "apply " + o.subresource + " of";
-  c.object = DescribeObject(r, ns, name);
-  c.rbac_verb = "patch";
-  c.rbac_resource = QualifiedResource(r) + (o.subresource.empty() ? "" : "/" + o.subresource);
-  c.path = ResourcePath(r, ns, name, o.subresource) + "?fieldManager=" +
-           http::UrlEncode(o.field_manager.empty() ? "cairn" : o.field_manager, false) +
-           (o.force ? "&force=true" : "");
-  c.body = Dump(obj);  // JSON is YAML
-  c.content_type = "application/apply-patch+yaml";
+  // JSON is YAML.
+  Call c = WriteCall("PATCH", "apply", "patch", r, ns, name, o.subresource, Dump(obj),
+                     "application/apply-patch+yaml");
+  c.path += "?fieldManager=" +
+            http::UrlEncode(o.field_manager.empty() ? "cairn" : o.field_manager, false) +
+            (o.force ? "&force=true" : "");
   return SendForObject(c);
 }
 
 Result<json> Client::MergePatch(const ResourceRef& r, std::string_view ns, std::string_view name,
                                 const json& patch, std::string_view subresource) {
-  Call c;
-  c.method = "PATCH";
-  c.verb = subresource.empty() ? "patch" : "patch " + std::string(subresource) + " of";
-  c.object = DescribeObject(r, ns, name);
-  c.rbac_verb = "patch";
-  c.rbac_resource =
-      QualifiedResource(r) + (subresource.empty() ? "" : "/" + std::string(subresource));
-  c.path = ResourcePath(r, ns, name, subresource);
-  c.body = Dump(patch);
-  c.content_type = "application/merge-patch+json";
-  return SendForObject(c);
+  return SendForObject(WriteCall("PATCH", "patch", "patch", r, ns, name, subresource, Dump(patch),
+                                 "application/merge-patch+json"));
 }
 
 Result<json> Client::Replace(const ResourceRef& r, std::string_view ns, std::string_view name,
                              const json& obj, std::string_view subresource) {
-  Call c;
-  c.method = "PUT";
-  c.verb = subresource.empty() ? "replace" : "replace " + std::string(subresource) + " of";
-  c.object = DescribeObject(r, ns, name);
-  c.rbac_verb = "update";
-  c.rbac_resource =
-      QualifiedResource(r) + (subresource.empty() ? "" : "/" + std::string(subresource));
-  c.path = ResourcePath(r, ns, name, subresource);
-  c.body = Dump(obj);
-  c.content_type = "application/json";
-  return SendForObject(c);
+  return SendForObject(WriteCall("PUT", "replace", "update", r, ns, name, subresource, Dump(obj),
+                                 "application/json"));
 }
 
 Status Client::Delete(const ResourceRef& r, std::string_view ns, std::string_view name,

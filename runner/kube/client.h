@@ -129,6 +129,10 @@ class Client {
   base::Result<http::Response> Send(const Call& call);
   // A request whose answer is one object.
   base::Result<nlohmann::json> SendForObject(const Call& call);
+  // A write to one object or its subresource (Apply, MergePatch, Replace).
+  static Call WriteCall(std::string method, const std::string& verb, const char* rbac_verb,
+                        const ResourceRef& r, std::string_view ns, std::string_view name,
+                        std::string_view subresource, std::string body, std::string content_type);
   base::Status ListPages(const ResourceRef& r, const ListOptions& o,
                          const std::function<bool(const nlohmann::json& page)>& on_page,
                          const std::function<bool(const nlohmann::json& item)>& on_item,

@@ -33,6 +33,24 @@ bool GetField(std::string_view& in, std::string* f) {
 
 constexpr int kLevel = 3;
 
+// Writes or reads `n` bytes at `offset` of the spool's file, whole (short transfers resumed).
+base::Status Transfer(bool write, int fd, char* p, size_t n, uint64_t offset) {
+  for (size_t done = 0; done < n;) {
+    const off_t at = static_cast<off_t>(offset + done);
+    ssize_t got =
+        write ? ::pwrite(fd, p + done, n - done, at) : ::pread(fd, p + done, n - done, at);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      return base::Error(
+          write ? base::Code::kUnavailable : base::Code::kDataLoss,
+          std::string("spool: cannot ") + (write ? "write" : "read") +
+              " the temporary file: " + (got < 0 ? std::strerror(errno) : "no progress"));
+    }
+    done += static_cast<size_t>(got);
+  }
+  return base::Status::Ok();
+}
+
 }  // namespace
 
 Spool::Spool(const std::string& dir) {
@@ -62,17 +80,7 @@ base::Status Spool::Seal(const ResourceKey& key) {
   c.size = z.size();
   if (fd_ >= 0) {
     c.offset = file_end_;
-    for (size_t done = 0; done < z.size();) {
-      ssize_t n =
-          ::pwrite(fd_, z.data() + done, z.size() - done, static_cast<off_t>(c.offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        return base::Error(base::Code::kUnavailable,
-                           std::string("spool: cannot write the temporary file: ") +
-                               (n < 0 ? std::strerror(errno) : "no space"));
-      }
-      done += static_cast<size_t>(n);
-    }
+    RETURN_IF_ERROR(Transfer(true, fd_, z.data(), z.size(), c.offset));
     file_end_ += z.size();
   } else {
     c.data = std::move(z);
@@ -133,17 +141,7 @@ base::Status Spool::ForEach(
     std::string from_disk;
     if (fd_ >= 0) {
       from_disk.resize(chunk.size);
-      for (size_t done = 0; done < chunk.size;) {
-        ssize_t n = ::pread(fd_, from_disk.data() + done, chunk.size - done,
-                            static_cast<off_t>(chunk.offset + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-          return base::Error(base::Code::kDataLoss,
-                             std::string("spool: cannot read the temporary file: ") +
-                                 (n < 0 ? std::strerror(errno) : "it is shorter than written"));
-        }
-        done += static_cast<size_t>(n);
-      }
+      RETURN_IF_ERROR(Transfer(false, fd_, from_disk.data(), chunk.size, chunk.offset));
     }
     // One chunk holds at most kChunkBytes of records plus one object (16 MiB at most).
     ASSIGN_OR_RETURN(std::string records,

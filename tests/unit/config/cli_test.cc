@@ -6,14 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "config_test_util.h"
+
 namespace cairn::config {
 namespace {
 
-using base::Code;
+using test_util::Fixture;
 
-std::string Fixture(const std::string& name) {
-  return std::string(CAIRN_TEST_DATA) + "/config/" + name;
-}
+using base::Code;
 
 FlagSet VaultCheckFlags() {
   FlagSet flags("vault-check", "proves a vault usable: put, get, list and delete a probe object");

@@ -7,15 +7,15 @@
 
 #include "config/suggest.h"
 #include "config/values.h"
+#include "config_test_util.h"
 
 namespace cairn::config {
 namespace {
 
-using base::Code;
+using test_util::Fixture;
+using test_util::ParseError;
 
-std::string Fixture(const std::string& name) {
-  return std::string(CAIRN_TEST_DATA) + "/config/" + name;
-}
+using base::Code;
 
 // The message of a config that must fail to load.
 std::string LoadError(const std::string& name) {
@@ -24,12 +24,6 @@ std::string LoadError(const std::string& name) {
   if (cfg.ok()) return "";
   EXPECT_EQ(cfg.status().code(), Code::kInvalidArgument);
   return cfg.status().message();
-}
-
-std::string ParseError(const std::string& text) {
-  base::Result<Config> cfg = ParseConfig(text, "t.toml");
-  EXPECT_FALSE(cfg.ok()) << text;
-  return cfg.ok() ? "" : cfg.status().message();
 }
 
 TEST(LoadConfigTest, FullConfig) {

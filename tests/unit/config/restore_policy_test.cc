@@ -7,25 +7,17 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config_test_util.h"
 
 namespace cairn::config {
 namespace {
 
+using test_util::Fixture;
+using test_util::ParseError;
+
 using base::Code;
 using std::chrono::hours;
 using std::chrono::minutes;
-
-std::string Fixture(const std::string& name) {
-  return std::string(CAIRN_TEST_DATA) + "/config/" + name;
-}
-
-std::string ParseError(const std::string& text) {
-  base::Result<Config> cfg = ParseConfig(text, "t.toml");
-  EXPECT_FALSE(cfg.ok()) << text;
-  if (cfg.ok()) return "";
-  EXPECT_EQ(cfg.status().code(), Code::kInvalidArgument);
-  return cfg.status().message();
-}
 
 TEST(RestoreConfigTest, EveryKey) {
   base::Result<Config> cfg = LoadConfig(Fixture("restore_full.toml"));
