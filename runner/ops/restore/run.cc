@@ -310,7 +310,8 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
     ledger.Warn(std::string(vault::kScopeRunner),
                 "objects held in memory: " + content.objects.disk_error(), "");
   }
-  ReadVerified(deps.store, deps.layout, *manifest, &content, &problems);
+  Status kept = ReadVerified(deps.store, deps.layout, *manifest, &content, &problems);
+  if (!kept.ok()) return fail(kept.message() + "; nothing was applied");
   if (!problems.empty()) {
     stop_heartbeat();
     for (const auto& p : problems) st.AddError(vault::kScopeRunner, p);
@@ -321,6 +322,10 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
                   1);
   }
   if (deps.cancel.load()) return cancelled("before anything was applied");
+  if (auto partial = PartialBackupWarning(deps.store, deps.layout, opts.policy.backup_name);
+      !partial.empty()) {
+    ledger.Warn(std::string(vault::kScopeRunner), partial, "");
+  }
 
   // 2-4. CRDs first, then (with a fresh discovery) everything else.
   auto kube = deps.kube();
