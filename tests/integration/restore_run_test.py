@@ -44,9 +44,9 @@ class RestoreRun(unittest.TestCase):
         self.target = KubeApiServer()
         self.addCleanup(self.target.stop)
 
-    def restore(self, *args, vault=None):
+    def restore(self, *args, vault=None, env=None):
         return run("restore-run", *(vault or self.vault).args(), "--kubeconfig",
-                   self.target.kubeconfig, "--backup", "full", *args)
+                   self.target.kubeconfig, "--backup", "full", *args, env=env)
 
     def objects(self, resource, ns):
         p = self.target.kubectl("get", resource, "-n", ns, "-o", "json", check=False)
@@ -135,6 +135,46 @@ class RestoreRun(unittest.TestCase):
         self.assertIn("nothing was applied", r.json()["message"])
         self.assertEqual(self.target.kubectl("get", "all", "-A", "-o", "name").stdout, before)
         self.assertFalse(self.objects("configmaps", "shop"))
+
+    def test_no_room_in_tmpdir_is_a_local_failure_that_names_it(self):
+        room = tempfile.mkdtemp(prefix="cairn-small-tmp-")
+        self.addCleanup(os.rmdir, room)
+        # One page of tmpfs: the spool's first few KiB fit, then "No space left on device".
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", room],
+                          capture_output=True).returncode != 0:
+            self.skipTest("mounting a small tmpfs needs root")
+        self.addCleanup(subprocess.run, ["umount", room], check=True)
+        r = self.restore("--name", "r9", "--output", "json", env={"TMPDIR": room})
+        self.assertEqual(r.code, 1, r)
+        status = r.json()
+        self.assertEqual(status["phase"], "Failed")
+        message = status["message"]
+        self.assertIn(f"unable to keep the verified objects in $TMPDIR ({room})", message)
+        self.assertRegex(message, r"\): No space left on device after writing [0-9.]+ [KM]iB "
+                                  r"there; this restore needs about [0-9.]+ [KM]iB, "
+                                  r"[0-9]+ bytes are free; give it a larger emptyDir")
+        self.assertIn("nothing was applied", message)
+        self.assertNotIn("verification", message)  # the backup is not blamed
+        self.assertFalse(self.objects("configmaps", "shop"))
+
+    def test_a_partial_backup_restores_with_a_warning_saying_so(self):
+        vault = self.vault.another("partial")
+        self.source.admin({"forbid": {"resource": "secrets", "verb": "list"}})
+        try:
+            r = run("backup-run", *vault.args(), "--kubeconfig", self.source.kubeconfig,
+                    "--include-namespaces", "shop", "--name", "full", "--output", "json")
+        finally:
+            self.source.admin({"unforbid": {"resource": "secrets"}})
+        self.assertEqual(r.code, 3, r)
+        errors = r.json()["errors"]["count"]
+        self.assertGreater(errors, 0)
+        r = self.restore("--name", "r10", "--output", "json", vault=vault)
+        self.assertEqual(r.code, 0, r)
+        self.assertIn(f"the backup itself was partial: {errors} error",
+                      json.dumps(r.json()["warnings"]))
+        # A complete backup carries no such warning.
+        r = self.restore("--name", "r11", "--output", "json")
+        self.assertNotIn("the backup itself was partial", json.dumps(r.json()["warnings"]))
 
     def test_rejected_object_is_partially_failed_and_named(self):
         # A NodePort the restore wants to keep is already taken in the target.

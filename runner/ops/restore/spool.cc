@@ -35,17 +35,20 @@ bool GetField(std::string_view& in, std::string* f) {
 constexpr int kLevel = 3;
 
 // Writes or reads `n` bytes at `offset` of the spool's file, whole (short transfers resumed).
-base::Status Transfer(bool write, int fd, char* p, size_t n, uint64_t offset) {
+// On failure, `why` says why ("No space left on device").
+base::Status Transfer(bool write, int fd, char* p, size_t n, uint64_t offset,
+                      std::string* why = nullptr) {
   for (size_t done = 0; done < n;) {
     const off_t at = static_cast<off_t>(offset + done);
     ssize_t got =
         write ? ::pwrite(fd, p + done, n - done, at) : ::pread(fd, p + done, n - done, at);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) {
-      return base::Error(
-          write ? base::Code::kUnavailable : base::Code::kDataLoss,
-          std::string("spool: cannot ") + (write ? "write" : "read") +
-              " the temporary file: " + (got < 0 ? std::strerror(errno) : "no progress"));
+      std::string reason = got < 0 ? std::strerror(errno) : "no progress";
+      if (why) *why = reason;
+      return base::Error(write ? base::Code::kUnavailable : base::Code::kDataLoss,
+                         std::string("spool: cannot ") + (write ? "write" : "read") +
+                             " the temporary file: " + reason);
     }
     done += static_cast<size_t>(got);
   }
@@ -83,11 +86,7 @@ base::Status Spool::Seal(const ResourceKey& key) {
   c.size = z.size();
   if (fd_ >= 0) {
     c.offset = file_end_;
-    base::Status written = Transfer(true, fd_, z.data(), z.size(), c.offset);
-    if (!written.ok()) {
-      return base::Error(written.code(), written.message() + " (in " + dir_ + ", after " +
-                                             std::to_string(file_end_) + " bytes)");
-    }
+    RETURN_IF_ERROR(Transfer(true, fd_, z.data(), z.size(), c.offset, &write_error_));
     file_end_ += z.size();
   } else {
     c.data = std::move(z);

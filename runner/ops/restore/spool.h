@@ -52,6 +52,8 @@ class Spool {
   const std::string& disk_error() const { return disk_error_; }
   // The directory given (the file is there when on_disk()).
   const std::string& dir() const { return dir_; }
+  // Why the last write to the temporary file failed ("No space left on device"), or "".
+  const std::string& write_error() const { return write_error_; }
   // Bytes in the temporary file (0 in memory).
   uint64_t file_bytes() const { return file_end_; }
   // Room the directory has left for this process (statvfs f_bavail); nullopt when unknown.
@@ -69,8 +71,8 @@ class Spool {
   };
 
   // Adds an archive entry. `kind` may be "" (the object did not name one). An error is a
-  // failure of this machine (no room left in dir(), a write error), never of the entry: the
-  // message names the directory, the error and the bytes written there.
+  // failure of this machine (no room left in dir(): write_error(), file_bytes()), never of
+  // the entry.
   base::Status Add(const EntryRef& ref, std::string_view kind, std::string_view text);
   // Compresses the open chunk; call once after the last Add (ForEach requires it).
   base::Status Finish();
@@ -103,7 +105,7 @@ class Spool {
   std::string dir_;
   int fd_ = -1;  // the unlinked temporary file, or -1
   uint64_t file_end_ = 0;
-  std::string disk_error_;
+  std::string disk_error_, write_error_;
   std::map<ResourceKey, std::string> open_;  // records not yet compressed, per resource
   size_t open_bytes_ = 0;
   uint64_t compressed_bytes_ = 0, logical_bytes_ = 0;

@@ -66,9 +66,21 @@ class EntryScanner : public nlohmann::json_sax<Json> {
  private:
   struct Frame {
     bool object = false;
-    std::string key;             // object: the member being read
-    size_t elements = 0;         // array: elements begun so far
-    std::set<std::string> keys;  // object: the member names seen
+    std::string key;                // object: the member being read
+    size_t elements = 0;            // array: elements begun so far
+    std::vector<std::string> keys;  // object: the member names seen (a few: a linear search)
+    std::set<std::string> many;     // ... or all of them once there are kLinearKeys
+    static constexpr size_t kLinearKeys = 32;
+    // False when `k` was seen before in this object.
+    bool Insert(const std::string& k) {
+      if (many.empty() && keys.size() < kLinearKeys) {
+        if (std::find(keys.begin(), keys.end(), k) != keys.end()) return false;
+        keys.push_back(k);
+        return true;
+      }
+      if (many.empty()) many.insert(keys.begin(), keys.end());
+      return many.insert(k).second;
+    }
   };
   Frame* Top() { return depth_ >= 1 && depth_ <= kMaxEntryDepth ? &frames_[depth_ - 1] : nullptr; }
   IdentityField* Slot();
@@ -126,6 +138,7 @@ bool EntryScanner::Open(bool object) {
     f.key.clear();
     f.elements = 0;
     f.keys.clear();
+    f.many.clear();
   }
   return true;
 }
@@ -139,7 +152,7 @@ bool EntryScanner::key(string_t& k) {
   Frame* top = Top();
   if (!top) return true;  // deeper than the limit: that is already the problem
   top->key = k;
-  if (!top->keys.insert(k).second) {
+  if (!top->Insert(k)) {
     if (duplicates_.size() < kMaxListedDuplicates) {
       std::string where = Where();
       duplicates_.push_back("'" + k + "'" + (where.empty() ? "" : " in " + where));
@@ -344,25 +357,35 @@ Status ReadArchive(archive::TarReader& tar, ArchiveRead* read) {
   return Status::Ok();
 }
 
-std::string MiB(uint64_t bytes) {
+// "2.9 KiB", "11.0 MiB", "12 bytes".
+std::string Size(uint64_t bytes) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  if (bytes < 1024) {
+    std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
+  } else {
+    const bool mib = bytes >= (1 << 20);
+    std::snprintf(buf, sizeof buf, "%.1f %s", static_cast<double>(bytes) / (mib ? 1 << 20 : 1024),
+                  mib ? "MiB" : "KiB");
+  }
   return buf;
 }
 
 // The spool could not keep the objects: a failure of this machine, said as such, with the
 // room the restore needs (the archive's logical size at the spool's compression so far).
 Status LocalFailure(const Status& st, const Spool& spool, const vault::StoredObject& archive) {
-  if (spool.dir().empty()) {
-    return base::Error(st.code(), "unable to keep the verified objects in memory: " + st.message());
+  if (spool.dir().empty() || spool.write_error().empty()) {
+    return base::Error(st.code(), "unable to keep the verified objects" +
+                                      (spool.dir().empty() ? " in memory" : " in " + spool.dir()) +
+                                      ": " + st.message());
   }
-  const uint64_t need = spool.EstimateStored(archive.logical_size);
   std::optional<uint64_t> free = spool.FreeBytes();
-  return base::Error(
-      st.code(), "unable to keep the verified objects in $TMPDIR (" + spool.dir() +
-                     "): " + st.message() + "; this restore needs about " + MiB(need) + " there" +
-                     (free ? ", " + MiB(*free) + " are free" : "") +
-                     "; give it a larger emptyDir or set TMPDIR to a directory with room");
+  return base::Error(st.code(), "unable to keep the verified objects in $TMPDIR (" + spool.dir() +
+                                    "): " + spool.write_error() + " after writing " +
+                                    Size(spool.file_bytes()) + " there; this restore needs about " +
+                                    Size(spool.EstimateStored(archive.logical_size)) +
+                                    (free ? ", " + Size(*free) + " are free" : "") +
+                                    "; give it a larger emptyDir or set TMPDIR to a directory "
+                                    "with room");
 }
 
 // The checks of one stored object against the manifest, after it was read to its end.
