@@ -317,8 +317,9 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
     for (const auto& p : problems) st.AddError(vault::kScopeRunner, p);
     return finish(vault::kPhaseFailed,
                   "restore failed: backup '" + opts.policy.backup_name + "' failed verification (" +
-                      std::to_string(problems.size()) + " problems, first: " + problems.front() +
-                      "); nothing was applied",
+                      std::to_string(problems.size()) +
+                      (problems.size() == 1 ? " problem: " : " problems, first: ") +
+                      problems.front() + "); nothing was applied",
                   1);
   }
   if (deps.cancel.load()) return cancelled("before anything was applied");
