@@ -373,9 +373,9 @@ std::string Size(uint64_t bytes) {
 // The spool could not keep the objects: a failure of this machine, said as such, with the
 // room the restore needs (the archive's logical size at the spool's compression so far).
 Status LocalFailure(const Status& st, const Spool& spool, const vault::StoredObject& archive) {
-  if (spool.dir().empty() || spool.write_error().empty()) {
+  if (spool.write_error().empty()) {  // not a write (compression): no room to speak of
     return base::Error(st.code(), "unable to keep the verified objects" +
-                                      (spool.dir().empty() ? " in memory" : " in " + spool.dir()) +
+                                      (spool.on_disk() ? " in " + spool.dir() : " in memory") +
                                       ": " + st.message());
   }
   std::optional<uint64_t> free = spool.FreeBytes();
