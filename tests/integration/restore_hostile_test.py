@@ -161,6 +161,7 @@ class RestoreHostile(unittest.TestCase):
         self.assertIn("failed verification", status["message"])
         self.assertIn(path, status["message"])
         self.assertIn("nothing was applied", status["message"])
+        self.assertEqual(status["errors"]["items"][0]["object"], path)
         errors = json.dumps(status["errors"])
         for e in expected:
             self.assertIn(e, errors)

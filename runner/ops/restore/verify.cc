@@ -297,14 +297,14 @@ KindTable KindsOf(const Json& metadata) {
 struct ArchiveRead {
   explicit ArchiveRead(BackupContent* c) : content(c) {}
   BackupContent* content;
-  std::vector<std::string> problems;  // "<entry>: <every problem of it>"
-  size_t unlisted = 0;                // entries with problems beyond kMaxListedProblems
+  std::vector<VerifyProblem> problems;  // {entry, "<entry>: <every problem of it>"}
+  size_t unlisted = 0;                  // entries with problems beyond kMaxListedProblems
   KindTable kinds;
   Status local;  // the spool failed: this machine's problem, the read stops
 
   void Problem(const std::string& path, const std::vector<std::string>& found) {
     if (problems.size() < kMaxListedProblems) {
-      problems.push_back(path + ": " + Join(found, "; "));
+      problems.push_back({path, path + ": " + Join(found, "; ")});
     } else {
       ++unlisted;
     }
@@ -417,11 +417,11 @@ void CompareWithManifest(const vault::StoredObject& o, io::HashingSource& stored
 
 Status ReadVerified(store::ObjectStore& store, const vault::Layout& layout,
                     const vault::Manifest& manifest, BackupContent* content,
-                    std::vector<std::string>* problems) {
+                    std::vector<VerifyProblem>* problems) {
   for (const vault::StoredObject& o : manifest.objects) {
     auto src = store.Get(layout.BackupObjectKey(manifest.name, o.key));
     if (!src.ok()) {
-      problems->push_back(o.key + ": " + src.status().message());
+      problems->push_back({o.key, o.key + ": " + src.status().message()});
       continue;
     }
     io::HashingSource stored(src->get());
@@ -445,12 +445,12 @@ Status ReadVerified(store::ObjectStore& store, const vault::Layout& layout,
     CompareWithManifest(o, stored, st.ok() ? &logical : nullptr,
                         is_archive ? std::optional<int64_t>(content->entries) : std::nullopt,
                         &found);
-    for (auto& p : read.problems) problems->push_back(o.key + ": " + p);
+    for (auto& p : read.problems) problems->push_back({p.object, o.key + ": " + p.message});
     if (read.unlisted) {
-      problems->push_back(o.key + ": " + std::to_string(read.unlisted) +
-                          " more entries with problems are not listed");
+      problems->push_back({o.key, o.key + ": " + std::to_string(read.unlisted) +
+                                      " more entries with problems are not listed"});
     }
-    if (!found.empty()) problems->push_back(o.key + ": " + Join(found, "; "));
+    if (!found.empty()) problems->push_back({o.key, o.key + ": " + Join(found, "; ")});
   }
   return Status::Ok();
 }

@@ -48,14 +48,20 @@ struct BackupContent {
 std::vector<std::string> CheckEntry(const EntryRef& ref, std::string_view text,
                                     std::string_view want_kind, std::string* kind);
 
-// Streams every object listed in `manifest`; `problems` receives one line per bad object
-// naming it and every problem found in it (size, checksum, entry count, corrupt or truncated
-// data, entries CheckEntry refuses). The content is usable only when `problems` stays empty
-// and the status is ok. A non-ok status is a failure of this machine, not of the backup (no
+// One object or archive entry that failed verification.
+struct VerifyProblem {
+  std::string object;   // the stored object's key or the archive entry's path
+  std::string message;  // "<key>: [<entry>: ]<every problem found in it>"
+};
+
+// Streams every object listed in `manifest`; `problems` receives one item per bad object or
+// entry naming it and every problem found in it (size, checksum, entry count, corrupt or
+// truncated data, entries CheckEntry refuses). The content is usable only when `problems` stays
+// empty and the status is ok. A non-ok status is a failure of this machine, not of the backup (no
 // room left in the spool's directory): its message names the directory and the room needed.
 [[nodiscard]] base::Status ReadVerified(store::ObjectStore& store, const vault::Layout& layout,
                                         const vault::Manifest& manifest, BackupContent* content,
-                                        std::vector<std::string>* problems);
+                                        std::vector<VerifyProblem>* problems);
 
 // "the backup itself was partial: N errors ..." when the backup's status says PartiallyFailed;
 // "" otherwise (Completed, or a status that cannot be read: the manifest alone makes a backup

@@ -57,6 +57,12 @@ std::string All(const std::vector<std::string>& v) {
   return out;
 }
 
+std::vector<std::string> Messages(const std::vector<VerifyProblem>& v) {
+  std::vector<std::string> out;
+  for (const auto& p : v) out.push_back(p.message);
+  return out;
+}
+
 const EntryRef kCm = Ref("", "configmaps", "v1", "shop", "deep");
 
 TEST(CheckEntry, ASoundObjectHasNoProblemAndGivesItsKind) {
@@ -223,9 +229,9 @@ std::string CmPath(const std::string& name) {
 TEST(ReadVerified, AGoodArchiveIsKeptWhole) {
   Vault v({{CmPath("a"), ConfigMapText("shop", "a")}, {CmPath("b"), ConfigMapText("shop", "b")}});
   BackupContent content("");
-  std::vector<std::string> problems;
+  std::vector<VerifyProblem> problems;
   ASSERT_TRUE(ReadVerified(v.store, v.layout, v.manifest, &content, &problems).ok());
-  EXPECT_TRUE(problems.empty()) << All(problems);
+  EXPECT_TRUE(problems.empty()) << All(Messages(problems));
   EXPECT_EQ(content.entries, 3);
   ASSERT_NE(content.objects.Find({"", "configmaps"}), nullptr);
   EXPECT_EQ(content.objects.Find({"", "configmaps"})->objects, 2);
@@ -245,9 +251,11 @@ TEST(ReadVerified, ForgedEntriesAreEachNamedWithEveryProblem) {
                            R"("metadata":{"name":"dup","namespace":"shop"}})"},
            {CmPath("moved"), ConfigMapText("kube-system", "admin")}});
   BackupContent content("");
-  std::vector<std::string> problems;
+  std::vector<VerifyProblem> problems;
   ASSERT_TRUE(ReadVerified(v.store, v.layout, v.manifest, &content, &problems).ok());
-  EXPECT_EQ(problems,
+  ASSERT_FALSE(problems.empty());
+  EXPECT_EQ(problems[0].object, "resources/core/secrets/v1/namespaces/shop/t.json");
+  EXPECT_EQ(Messages(problems),
             (std::vector<std::string>{
                 // secrets are not in the metadata: the resource's first kind is the kind.
                 "resources.tar.zst: resources/core/secrets/v1/namespaces/shop/t.json: kind "
@@ -266,10 +274,11 @@ TEST(ReadVerified, ABadMetadataDocumentIsAProblem) {
   Vault v({{CmPath("a"), ConfigMapText("shop", "a")}},
           R"({"cluster":{"resources":[],"resources":[]}})");
   BackupContent content("");
-  std::vector<std::string> problems;
+  std::vector<VerifyProblem> problems;
   ASSERT_TRUE(ReadVerified(v.store, v.layout, v.manifest, &content, &problems).ok());
-  EXPECT_EQ(problems, std::vector<std::string>{"resources.tar.zst: metadata/backup.json: "
-                                               "duplicate member 'resources' in cluster"});
+  EXPECT_EQ(Messages(problems),
+            std::vector<std::string>{"resources.tar.zst: metadata/backup.json: "
+                                     "duplicate member 'resources' in cluster"});
 }
 
 TEST(ReadVerified, ProblemsBeyondTheListedOnesAreCounted) {
@@ -279,10 +288,11 @@ TEST(ReadVerified, ProblemsBeyondTheListedOnesAreCounted) {
   }
   Vault v(entries);
   BackupContent content("");
-  std::vector<std::string> problems;
+  std::vector<VerifyProblem> problems;
   ASSERT_TRUE(ReadVerified(v.store, v.layout, v.manifest, &content, &problems).ok());
   ASSERT_EQ(problems.size(), kMaxListedProblems + 1);
-  EXPECT_EQ(problems.back(), "resources.tar.zst: 7 more entries with problems are not listed");
+  EXPECT_EQ(problems.back().message,
+            "resources.tar.zst: 7 more entries with problems are not listed");
 }
 
 // Corrupt compressed data: the decoding error and the stored checksum, not only the first.
@@ -303,16 +313,18 @@ TEST(ReadVerified, ACorruptObjectReportsEveryProblemOfIt) {
   bytes += "trailing";
   ASSERT_TRUE(v.store.Put(key, bytes, {}).ok());
   BackupContent content("");
-  std::vector<std::string> problems;
+  std::vector<VerifyProblem> problems;
   ASSERT_TRUE(ReadVerified(v.store, v.layout, v.manifest, &content, &problems).ok());
-  ASSERT_EQ(problems.size(), 1u) << All(problems);
-  EXPECT_EQ(problems[0].rfind("resources.tar.zst: ", 0), 0u) << problems[0];
-  EXPECT_NE(problems[0].find("; stored size " + std::to_string(bytes.size()) +
-                             " differs from the manifest's " +
-                             std::to_string(v.manifest.objects[0].stored_size) +
-                             "; stored sha256 differs from the manifest"),
-            std::string::npos)
-      << problems[0];
+  ASSERT_EQ(problems.size(), 1u) << All(Messages(problems));
+  EXPECT_EQ(problems[0].object, "resources.tar.zst");
+  const std::string& m = problems[0].message;
+  EXPECT_EQ(m.rfind("resources.tar.zst: ", 0), 0u) << m;
+  EXPECT_NE(
+      m.find("; stored size " + std::to_string(bytes.size()) + " differs from the manifest's " +
+             std::to_string(v.manifest.objects[0].stored_size) +
+             "; stored sha256 differs from the manifest"),
+      std::string::npos)
+      << m;
 }
 
 // The spool's directory refuses more bytes (RLIMIT_FSIZE: EFBIG, as a full disk gives ENOSPC):
@@ -333,7 +345,7 @@ TEST(ReadVerified, NoRoomForTheSpoolIsALocalFailureNamingTheDirectory) {
   Vault v(entries);
   BackupContent content(::testing::TempDir());
   ASSERT_TRUE(content.objects.on_disk()) << content.objects.disk_error();
-  std::vector<std::string> problems;
+  std::vector<VerifyProblem> problems;
   struct rlimit before {};
   ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &before), 0);
   struct rlimit small = before;
@@ -344,7 +356,7 @@ TEST(ReadVerified, NoRoomForTheSpoolIsALocalFailureNamingTheDirectory) {
   ::setrlimit(RLIMIT_FSIZE, &before);
   ::signal(SIGXFSZ, old_handler);
   ASSERT_FALSE(st.ok());
-  EXPECT_TRUE(problems.empty()) << All(problems);
+  EXPECT_TRUE(problems.empty()) << All(Messages(problems));
   const std::string& m = st.message();
   EXPECT_EQ(m.rfind("unable to keep the verified objects in $TMPDIR (" + ::testing::TempDir(), 0),
             0u)
