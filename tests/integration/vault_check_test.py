@@ -1,59 +1,20 @@
 """vault-check as a user runs it: real processes against the S3 test server, a local directory,
 an unreachable endpoint, and the fault proxy."""
-import datetime
 import hashlib
-import hmac
 import json
 import os
 import shutil
 import socket
 import tempfile
 import unittest
-import urllib.error
-import urllib.parse
-import urllib.request
 
 from cairn_test_support import FaultProxy, run, s3_env, unique
+from vault_access import S3Vault
 
 
 def s3_args(env, prefix, endpoint=None):
     return ["--url", f"s3://{env['S3_BUCKET']}/{prefix}",
             "--endpoint", endpoint or env["S3_ENDPOINT"], "--path-style"]
-
-
-def s3_request(env, method, key, query=None, body=b""):
-    """One SigV4-signed, path-style request to the S3 test server (as hack/s3-server signs
-    bucket creation): returns (status, body). `query` is a dict; a value of "" gives "?uploads"."""
-    region = os.environ.get("AWS_REGION", "us-east-1")
-    host = env["S3_ENDPOINT"].split("://", 1)[1]
-    path = urllib.parse.quote(f"/{env['S3_BUCKET']}/{key}", safe="/-_.~")
-    canonical_query = "&".join(
-        f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}"
-        for k, v in sorted((query or {}).items()))
-    now = datetime.datetime.now(datetime.timezone.utc)
-    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-    payload = hashlib.sha256(body).hexdigest()
-    headers = {"host": host, "x-amz-content-sha256": payload, "x-amz-date": amz_date}
-    signed = ";".join(sorted(headers))
-    canonical = "\n".join([method, path, canonical_query,
-                           *(f"{k}:{headers[k]}" for k in sorted(headers)), "", signed, payload])
-    scope = f"{day}/{region}/s3/aws4_request"
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
-                         hashlib.sha256(canonical.encode()).hexdigest()])
-    k = ("AWS4" + env["AWS_SECRET_ACCESS_KEY"]).encode()
-    for part in (day, region, "s3", "aws4_request"):
-        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
-    signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
-    headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={env['AWS_ACCESS_KEY_ID']}/{scope}, "
-                                f"SignedHeaders={signed}, Signature={signature}")
-    del headers["host"]
-    url = env["S3_ENDPOINT"] + path + ("?" + canonical_query if canonical_query else "")
-    req = urllib.request.Request(url, method=method, headers=headers, data=body)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
 
 
 def canonical(value):
@@ -171,8 +132,7 @@ class S3VaultCheck(unittest.TestCase):
         self.assertIn("different bytes", read["message"])
 
     def put(self, key, data):
-        status, body = s3_request(self.env, "PUT", f"{self.prefix}/{key}", body=data)
-        self.assertEqual(status, 200, body)
+        S3Vault(self.env, self.prefix).write(key, data)
 
     def test_list_shows_a_forged_manifest_as_unreadable(self):
         self.assertEqual(run("vault-check", *s3_args(self.env, self.prefix), "--init").code, 0)
@@ -201,16 +161,12 @@ class S3VaultCheck(unittest.TestCase):
                                 r"manifest checksum mismatch")
 
     def test_list_counts_pending_multipart_uploads_with_their_bytes(self):
-        key = f"{self.prefix}/backups/leaky/resources.tar.zst"
-        status, body = s3_request(self.env, "POST", key, {"uploads": ""})
-        self.assertEqual(status, 200, body)
-        upload_id = body.decode().split("<UploadId>")[1].split("</UploadId>")[0]
-        self.addCleanup(s3_request, self.env, "DELETE", key, {"uploadId": upload_id})
+        vault = S3Vault(self.env, self.prefix)
+        rel = "backups/leaky/resources.tar.zst"
+        key = f"{self.prefix}/{rel}"
+        upload_id = vault.start_upload(rel)
         for number, size in [(1, 5 << 20), (2, 12345)]:
-            status, body = s3_request(self.env, "PUT", key,
-                                      {"partNumber": str(number), "uploadId": upload_id},
-                                      b"p" * size)
-            self.assertEqual(status, 200, body)
+            vault.upload_part(rel, upload_id, number, b"p" * size)
         self.put("backups/leaky/status.json",
                  json.dumps(status_doc("leaky", "InProgress", "2026-11-01T00:00:00Z")).encode())
         r = run("vault-check", *s3_args(self.env, self.prefix), "--list", "--output", "json")
@@ -232,7 +188,7 @@ class S3VaultCheck(unittest.TestCase):
         self.assertIn(f"pending uploads under '{self.prefix}/': 1 holding 5.0MiB", r.out)
         self.assertIn(f"  {key}  5.0MiB  started", r.out)
         # Once aborted, nothing is pending.
-        s3_request(self.env, "DELETE", key, {"uploadId": upload_id})
+        vault.abort_upload(rel, upload_id)
         r = run("vault-check", *s3_args(self.env, self.prefix), "--list", "--output", "json")
         self.assertEqual(r.json()["pendingUploads"]["count"], 0)
 
