@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <limits>
 #include <thread>
 
 namespace cairn::base {
@@ -90,7 +92,13 @@ Result<Duration> ParseDuration(std::string_view s) {
       return Error(Code::kInvalidArgument,
                    "invalid duration '" + str + "': want a number and unit such as 90s, 6h30m");
     }
-    double n = std::strtod(str.substr(start, i - start).c_str(), nullptr);
+    const std::string number = str.substr(start, i - start);
+    char* end = nullptr;
+    double n = std::strtod(number.c_str(), &end);
+    if (end != number.c_str() + number.size()) {
+      return Error(Code::kInvalidArgument,
+                   "invalid duration '" + str + "': '" + number + "' is not a number");
+    }
     size_t ustart = i;
     while (i < str.size() && std::isalpha(static_cast<unsigned char>(str[i]))) ++i;
     std::string unit = str.substr(ustart, i - ustart);
@@ -118,6 +126,11 @@ Result<Duration> ParseDuration(std::string_view s) {
       return Error(Code::kInvalidArgument, "invalid duration '" + str + "': unknown unit '" + unit +
                                                "' (use ms, s, m, h or d)");
     total_ns += n * mult;
+    // Durations are int64 nanoseconds: about 292 years. Beyond that the value would wrap.
+    if (total_ns >= static_cast<double>(std::numeric_limits<int64_t>::max())) {
+      return Error(Code::kInvalidArgument,
+                   "invalid duration '" + str + "': too large (at most 2562047h, about 292 years)");
+    }
   }
   return Duration(static_cast<int64_t>(std::llround(total_ns)));
 }

@@ -38,7 +38,7 @@ base::Status CheckCommon(const CommonFlags& f) {
     if (!st.ok()) return FlagError("vault", st);
   }
   if (!f.endpoint.empty()) {
-    base::Status st = ValidateHttpUrl(f.endpoint);
+    base::Status st = ValidateEndpointUrl(f.endpoint);
     if (!st.ok()) return FlagError("endpoint", st);
   }
   if (!f.pushgateway.empty()) {

@@ -34,6 +34,7 @@ base::Status CheckToken(std::string_view v) {
 
 base::Status CheckVaultName(std::string_view v) { return ValidateVaultName(v); }
 base::Status CheckHttpUrl(std::string_view v) { return ValidateHttpUrl(v); }
+base::Status CheckEndpointUrl(std::string_view v) { return ValidateEndpointUrl(v); }
 
 // Function-local statics (never destroyed) keep the schema tables out of static init order.
 const std::vector<Field<Defaults>>& DefaultsFields() {
@@ -65,7 +66,7 @@ const std::vector<Field<VaultConfig>>& VaultFields() {
   using namespace internal;  // NOLINT: the field factories
   static const auto* fields = new std::vector<Field<VaultConfig>>{
       UrlField(),
-      StringField("endpoint", &VaultConfig::endpoint, CheckHttpUrl),
+      StringField("endpoint", &VaultConfig::endpoint, CheckEndpointUrl),
       StringField("region", &VaultConfig::region, CheckToken),
       OptionalBoolField("path_style", &VaultConfig::path_style),
       StringField("ca_file", &VaultConfig::ca_file),
@@ -324,7 +325,7 @@ const std::vector<Field<Config>>& RootFields() {
       SectionField("defaults", &Config::defaults, &DefaultsFields()),
       NamedTablesField("vaults", &Config::vaults, &VaultFields(), CheckVaultName, FinishVault),
       SectionField("kubernetes", &Config::kubernetes, &KubernetesFields()),
-      NamedTablesField("policies", &Config::policies, &PolicyFields(), ValidatePolicyName,
+      NamedTablesField("policies", &Config::policies, &PolicyFields(), ValidateBackupPolicyName,
                        FinishPolicy),
       NamedTablesField("restores", &Config::restores, &RestoreFields(), ValidatePolicyName,
                        FinishRestore),

@@ -309,12 +309,19 @@ base::Status CheckSelector(std::string_view s) { return ParseLabelSelector(s).st
 }  // namespace
 
 base::Status ValidatePolicyName(std::string_view name) {
-  base::Status st = ValidateVaultName(name);
-  if (st.ok()) return st;
-  std::string message = st.message();
-  const std::string from = "invalid vault name";
-  if (message.rfind(from, 0) == 0) message.replace(0, from.size(), "invalid policy name");
-  return Error(Code::kInvalidArgument, std::move(message));
+  return ValidateLabelName(name, "policy name", 63);
+}
+
+base::Status ValidateBackupPolicyName(std::string_view name) {
+  if (name.size() <= kMaxBackupPolicyNameLength) {
+    return ValidateLabelName(name, "policy name", kMaxBackupPolicyNameLength);
+  }
+  return Error(Code::kInvalidArgument,
+               "invalid policy name '" + std::string(name) + "': " + std::to_string(name.size()) +
+                   " characters is too long (at most " +
+                   std::to_string(kMaxBackupPolicyNameLength) + "): scheduled backups are named '" +
+                   std::string(name) + "-YYYYMMDDHHMMSS' and a backup name has at most " +
+                   std::to_string(kMaxBackupNameLength) + " characters");
 }
 
 base::Status ValidateNamespacePattern(std::string_view pattern) {

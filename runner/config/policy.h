@@ -75,6 +75,20 @@ struct BackupPolicy {
 // rules ([a-z0-9][-a-z0-9]*, at most 63 characters, ending with a letter or digit).
 base::Status ValidatePolicyName(std::string_view name);
 
+// A scheduled backup is named "<policy>-<YYYYMMDDHHMMSS>" (ops/backup/naming.h): 15 characters
+// after the policy name. A backup name has at most 63 characters (vault::ValidateName): it is
+// a Kubernetes label value (cairn.io/backup-name on restored objects, at most 63) and names the
+// status ConfigMap "cairn-backup-<name>" (76 of the 253 a ConfigMap name may have). So a backup
+// policy's name has at most 63 - 15 = 48 characters.
+inline constexpr size_t kMaxBackupNameLength = 63;
+inline constexpr size_t kScheduledNameSuffixLength = 15;  // "-YYYYMMDDHHMMSS"
+inline constexpr size_t kMaxBackupPolicyNameLength =
+    kMaxBackupNameLength - kScheduledNameSuffixLength;
+
+// [policies.NAME]: ValidatePolicyName, and at most kMaxBackupPolicyNameLength characters so
+// that every scheduled backup name is valid.
+base::Status ValidateBackupPolicyName(std::string_view name);
+
 // --- Value languages -------------------------------------------------------------------------
 
 // A namespace glob: lowercase letters, digits and '-', plus `*`, `?` and bracket classes.

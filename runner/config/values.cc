@@ -201,15 +201,20 @@ base::Result<VaultUrl> ParseVaultUrl(std::string_view url) {
 }
 
 base::Status ValidateVaultName(std::string_view name) {
+  return ValidateLabelName(name, "vault name", 63);
+}
+
+base::Status ValidateLabelName(std::string_view name, std::string_view what, size_t max_length) {
   const std::string in(name);
   auto bad = [&](std::string_view why) {
-    return Error(Code::kInvalidArgument, "invalid vault name '" + in + "': " + std::string(why) +
-                                             " (want lowercase letters, digits and '-', starting "
-                                             "and ending with a letter or digit, at most 63 "
-                                             "characters)");
+    return Error(Code::kInvalidArgument,
+                 "invalid " + std::string(what) + " '" + in + "': " + std::string(why) +
+                     " (want lowercase letters, digits and '-', starting and ending with a letter "
+                     "or digit, at most " +
+                     std::to_string(max_length) + " characters)");
   };
   if (name.empty()) return bad("empty");
-  if (name.size() > 63) return bad("too long");
+  if (name.size() > max_length) return bad("too long");
   if (name.back() == '-') return bad("must end with a letter or digit");
   for (size_t i = 0; i < name.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(name[i]);
@@ -239,6 +244,98 @@ base::Status ValidateHttpUrl(std::string_view url) {
   const size_t host_end = url.find_first_of("/?#", host_start);
   if (url.substr(host_start, host_end - host_start).empty()) {
     return Error(Code::kInvalidArgument, "invalid url '" + in + "': no host");
+  }
+  return base::Status::Ok();
+}
+
+namespace {
+
+// HOST of an endpoint: "" when valid, else why not.
+std::string EndpointHostProblem(std::string_view host) {
+  if (host.empty()) return "no host";
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return "unclosed '[' in the ipv6 address";
+    for (char c : host.substr(1, host.size() - 2)) {
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') {
+        return "invalid character '" + std::string(1, c) + "' in the ipv6 address";
+      }
+    }
+    return "";
+  }
+  size_t label = 0;
+  for (char c : host) {
+    if (c == '.') {
+      if (label == 0) return "the host '" + std::string(host) + "' has an empty label";
+      label = 0;
+      continue;
+    }
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+      return "invalid character '" + std::string(1, c) + "' in the host";
+    }
+    ++label;
+  }
+  if (label == 0) return "the host '" + std::string(host) + "' has an empty label";
+  return "";
+}
+
+// PORT of an endpoint (after the ':'): "" when valid, else why not.
+std::string EndpointPortProblem(std::string_view port) {
+  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+      })) {
+    return "port '" + std::string(port) + "' is not a number from 1 to 65535";
+  }
+  const int n = std::stoi(std::string(port));
+  if (n < 1 || n > 65535) return "port " + std::string(port) + " is not from 1 to 65535";
+  return "";
+}
+
+// Why `url` is not http(s)://HOST[:PORT][/], or "".
+std::string EndpointProblem(std::string_view url) {
+  size_t start = 0;
+  if (url.rfind("https://", 0) == 0) {
+    start = 8;
+  } else if (url.rfind("http://", 0) == 0) {
+    start = 7;
+  } else {
+    return "the scheme must be http:// or https://";
+  }
+  const size_t end = std::min(url.size(), url.find_first_of("/?#", start));
+  std::string_view rest = url.substr(end);
+  if (rest.find_first_not_of('/') != std::string_view::npos) {
+    return "an endpoint has no path, query or fragment";
+  }
+  std::string_view authority = url.substr(start, end - start);
+  const size_t bracket = authority.rfind(']');
+  const size_t colon = authority.rfind(':');
+  const bool has_port =
+      colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket);
+  std::string_view host = has_port ? authority.substr(0, colon) : authority;
+  if (std::string why = EndpointHostProblem(host); !why.empty()) return why;
+  return has_port ? EndpointPortProblem(authority.substr(colon + 1)) : "";
+}
+
+}  // namespace
+
+base::Status ValidateEndpointUrl(std::string_view url) {
+  const size_t scheme_end = url.find("://");
+  const size_t auth_start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+  const std::string_view authority =
+      url.substr(auth_start, url.find_first_of("/?#", auth_start) - auth_start);
+  if (authority.find('@') != std::string_view::npos) {  // not quoted: it may hold a secret
+    return Error(Code::kInvalidArgument,
+                 "invalid endpoint url: it carries credentials (user@host); give them in the "
+                 "AWS environment variables or a credentials file");
+  }
+  if (HasControl(url) || url.find(' ') != std::string_view::npos) {
+    return Error(Code::kInvalidArgument, "invalid endpoint url '" + std::string(url) +
+                                             "': contains a space or control "
+                                             "character");
+  }
+  if (std::string why = EndpointProblem(url); !why.empty()) {
+    return Error(Code::kInvalidArgument, "invalid endpoint url '" + std::string(url) + "': " + why +
+                                             " (want http://HOST[:PORT] or "
+                                             "https://HOST[:PORT])");
   }
   return base::Status::Ok();
 }

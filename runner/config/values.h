@@ -44,7 +44,16 @@ base::Result<VaultUrl> ParseVaultUrl(std::string_view url);
 // and (as Kubernetes label values must) ending with a letter or digit.
 base::Status ValidateVaultName(std::string_view name);
 
-// An http:// or https:// URL with a host (endpoints, the Pushgateway).
+// The same rules for a name `what` ("policy name") of at most `max_length` characters.
+base::Status ValidateLabelName(std::string_view name, std::string_view what, size_t max_length);
+
+// An http:// or https:// URL with a host (the Pushgateway).
 base::Status ValidateHttpUrl(std::string_view url);
+
+// An S3 endpoint: http://HOST[:PORT] or https://HOST[:PORT] (lowercase scheme), where HOST is
+// a DNS name or IPv4 address (letters, digits, '-', '_', '.', no empty label) or a bracketed
+// IPv6 address, PORT is 1-65535, and nothing follows but '/'. A URL with credentials
+// (user:secret@host) is rejected without being quoted, since it may carry a secret.
+base::Status ValidateEndpointUrl(std::string_view url);
 
 }  // namespace cairn::config

@@ -1,12 +1,13 @@
 #include "kube/config.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -23,13 +24,31 @@ using base::Status;
 
 constexpr char kDefaultSaDir[] = "/var/run/secrets/kubernetes.io/serviceaccount";
 
+// The whole file; the error message is strerror's ("No such file or directory", "Is a
+// directory", "Permission denied").
 Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error(Code::kNotFound, std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Error(Code::kInternal, std::strerror(errno));
-  return ss.str();
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error(Code::kNotFound, std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    return Error(Code::kNotFound, std::strerror(EISDIR));
+  }
+  std::string out;
+  char buf[65536];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      return Error(Code::kNotFound, std::strerror(err));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
 }
 
 bool Exists(const std::string& path) {
@@ -72,11 +91,14 @@ bool Bool(const YAML::Node& n, const char* key) {
   return v == "true" || v == "True" || v == "TRUE" || v == "yes" || v == "on";
 }
 
-// One named entry of clusters/users/contexts and the file that defined it (relative paths
-// resolve against that file's directory).
+// One named entry of clusters/users/contexts, the file that defined it (relative paths
+// resolve against that file's directory), where in it ("users[0].user") and what it is
+// ("user \"u\""), for messages.
 struct Entry {
   YAML::Node body;
   std::string file;
+  std::string field;
+  std::string label;
 };
 
 struct Merged {
@@ -95,7 +117,9 @@ Status AddEntries(const YAML::Node& root, const char* list, const char* body_key
     return Error(Code::kInvalidArgument,
                  "kubeconfig '" + file + "': '" + list + "' must be a list");
   }
+  size_t index = 0;
   for (const auto& item : seq) {
+    const std::string field = std::string(list) + "[" + std::to_string(index++) + "]." + body_key;
     std::string name = Str(item, "name");
     if (name.empty()) {
       return Error(Code::kInvalidArgument, "kubeconfig '" + file + "': an entry of '" + list +
@@ -103,7 +127,10 @@ Status AddEntries(const YAML::Node& root, const char* list, const char* body_key
                                                std::to_string(item.Mark().line + 1) + ")");
     }
     // The first file that defines a name wins, as in client-go's merge.
-    if (out->emplace(name, Entry{item[body_key], file}).second && names) names->push_back(name);
+    const std::string label = std::string(body_key) + " \"" + name + "\"";
+    if (out->emplace(name, Entry{item[body_key], file, field, label}).second && names) {
+      names->push_back(name);
+    }
   }
   return Status::Ok();
 }
@@ -126,27 +153,38 @@ Status ParseFile(const std::string& file, const std::string& text, Merged* m) {
   return Status::Ok();
 }
 
+// A problem with the field `key` of `entry`, named as a path into the file: "kubeconfig 'F':
+// users[0].user.client-key: <problem> (user "u" of context "c")". An invocation error.
+Status FieldError(const Entry& entry, const std::string& key, const std::string& problem,
+                  const std::string& context) {
+  return Error(Code::kInvalidArgument, "kubeconfig '" + entry.file + "': " + entry.field + "." +
+                                           key + ": " + problem + " (" + entry.label +
+                                           " of context \"" + context + "\")");
+}
+
+// Reads the file a field names (already resolved against the kubeconfig's directory).
+Result<std::string> ReadFieldFile(const Entry& entry, const std::string& key,
+                                  const std::string& path, const std::string& context) {
+  auto content = ReadFile(path);
+  if (!content.ok()) {
+    return FieldError(entry, key, "cannot read '" + path + "': " + content.status().message(),
+                      context);
+  }
+  return std::move(content).value();
+}
+
 // Reads a PEM (or token) either inline from `<key>-data` (base64) or from the file `<key>`.
-// `what` names the owner for messages: `cluster "kind" (context "kind", kubeconfig 'F')`.
 Result<std::string> DataOrFile(const YAML::Node& body, const std::string& key, const Entry& entry,
-                               const std::string& what) {
+                               const std::string& context) {
   std::string data = Str(body, (key + "-data").c_str());
   if (!data.empty()) {
     auto decoded = Base64Decode(data);
-    if (!decoded) {
-      return Error(Code::kInvalidArgument, key + "-data of " + what + " is not valid base64");
-    }
+    if (!decoded) return FieldError(entry, key + "-data", "not valid base64", context);
     return *decoded;
   }
   std::string path = Str(body, key.c_str());
   if (path.empty()) return std::string();
-  path = Resolve(DirOf(entry.file), path);
-  auto content = ReadFile(path);
-  if (!content.ok()) {
-    return Error(Code::kInvalidArgument, "unable to read " + key + " '" + path + "' of " + what +
-                                             ": " + content.status().message());
-  }
-  return std::move(content).value();
+  return ReadFieldFile(entry, key, Resolve(DirOf(entry.file), path), context);
 }
 
 Result<ExecConfig> ParseExec(const YAML::Node& n, const Entry& entry, const std::string& what) {
@@ -186,8 +224,9 @@ Result<ExecConfig> ParseExec(const YAML::Node& n, const Entry& entry, const std:
 Status FillUser(const Entry& entry, const std::string& what, ClusterConfig* cfg) {
   const YAML::Node& u = entry.body;
   if (!u || u.IsNull()) return Status::Ok();
-  ASSIGN_OR_RETURN(cfg->client_cert_pem, DataOrFile(u, "client-certificate", entry, what));
-  ASSIGN_OR_RETURN(cfg->client_key_pem, DataOrFile(u, "client-key", entry, what));
+  const std::string& ctx = cfg->context;
+  ASSIGN_OR_RETURN(cfg->client_cert_pem, DataOrFile(u, "client-certificate", entry, ctx));
+  ASSIGN_OR_RETURN(cfg->client_key_pem, DataOrFile(u, "client-key", entry, ctx));
   if (cfg->client_cert_pem.empty() != cfg->client_key_pem.empty()) {
     return Error(Code::kInvalidArgument,
                  what + " has a client certificate without a key, or a key without a certificate");
@@ -197,12 +236,8 @@ Status FillUser(const Entry& entry, const std::string& what, ClusterConfig* cfg)
   base::RegisterSecret(cfg->token);
   if (std::string f = Str(u, "tokenFile"); !f.empty()) {
     cfg->token_file = Resolve(DirOf(entry.file), f);
-    auto t = ReadFile(cfg->token_file);
-    if (!t.ok()) {
-      return Error(Code::kInvalidArgument, "unable to read tokenFile '" + cfg->token_file +
-                                               "' of " + what + ": " + t.status().message());
-    }
-    base::RegisterSecret(Trim(*t));
+    ASSIGN_OR_RETURN(std::string t, ReadFieldFile(entry, "tokenFile", cfg->token_file, ctx));
+    base::RegisterSecret(Trim(t));
   }
   if (const YAML::Node exec = u["exec"]; exec && exec.IsMap()) {
     ASSIGN_OR_RETURN(cfg->exec, ParseExec(exec, entry, what));
@@ -292,7 +327,7 @@ Result<ClusterConfig> LoadKubeconfig(const std::vector<std::string>& files,
             {{"setting", unsupported}, {"cluster", cluster_name}, {"kubeconfig", source}});
       }
     }
-    ASSIGN_OR_RETURN(cfg.ca_pem, DataOrFile(cb, "certificate-authority", cl->second, cluster_what));
+    ASSIGN_OR_RETURN(cfg.ca_pem, DataOrFile(cb, "certificate-authority", cl->second, name));
     if (!user_name.empty()) {
       auto us = m.users.find(user_name);
       if (us == m.users.end()) {

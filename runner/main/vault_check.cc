@@ -2,8 +2,10 @@
 #include "ops/vault_check/vault_check.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "base/log.h"
+#include "kube/config.h"
 #include "main/wiring.h"
 #include "report/identity.h"
 #include "report/reporter.h"
@@ -14,17 +16,29 @@ using namespace cairn;
 namespace {
 
 int List(store::ObjectStore& store, const wiring::Invocation& inv) {
-  auto backups = vault::ListBackups(store, wiring::LayoutFor(inv.vault.vault));
-  if (!backups.ok()) {
+  auto listing = ops::vault_check::ListVault(store, wiring::LayoutFor(inv.vault.vault));
+  if (!listing.ok()) {
     std::fprintf(stderr, "VaultError: unable to list backups: %s\n",
-                 base::Redact(backups.status().ToString()).c_str());
+                 base::Redact(listing.status().ToString()).c_str());
     return wiring::kExitFailed;
   }
+  const base::TimePoint now = base::RealClock().Now();
   std::string out = inv.settings.output == "json"
-                        ? ops::vault_check::BackupListJson(*backups)
-                        : ops::vault_check::FormatBackupList(*backups, base::RealClock().Now());
-  std::fputs(out.c_str(), stdout);
+                        ? ops::vault_check::BackupListJson(*listing, now)
+                        : ops::vault_check::FormatBackupList(*listing, now);
+  std::fputs(base::Redact(out).c_str(), stdout);
   return wiring::kExitOk;
+}
+
+// A kubeconfig that is given but wrong (a missing file, an unreadable client key) is an
+// invocation error, as in the other executables; a cluster that cannot be reached, or a pod
+// without its service account, stays a warning of the check.
+base::Status KubeconfigProblem(const wiring::Invocation& inv) {
+  const char* in_pod = std::getenv("KUBERNETES_SERVICE_HOST");
+  if (inv.settings.kubeconfig.empty() && !(in_pod && *in_pod)) return base::Status::Ok();
+  auto cfg = kube::LoadClusterConfig({inv.settings.kubeconfig, inv.settings.context});
+  if (cfg.ok() || cfg.status().code() != base::Code::kInvalidArgument) return base::Status::Ok();
+  return cfg.status();
 }
 
 }  // namespace
@@ -34,11 +48,17 @@ int main(int argc, char** argv) {
                         "proves a vault usable: reachability, bucket, credentials, a probe "
                         "object written, read back, listed and deleted, clock skew and format");
   flags.AddBool("init", "initialise an empty vault (create cairn-vault.json)");
-  flags.AddBool("list", "list the backups in the vault: name, phase, complete, size, age");
+  flags.AddBool("list",
+                "list the backups in the vault (name, state, phase, size, age, why one is not "
+                "restorable) and the pending multipart uploads with their bytes");
   auto parsed = wiring::ParseInvocation(flags, argc, argv);
   if (auto* code = std::get_if<int>(&parsed)) return *code;
   auto& inv = std::get<wiring::Invocation>(parsed);
   const config::VaultConfig& vc = inv.vault.vault;
+  if (base::Status st = KubeconfigProblem(inv); !st.ok()) {
+    std::fprintf(stderr, "vault-check: %s\n", base::Redact(st.ToString()).c_str());
+    return wiring::kExitUsage;
+  }
 
   ops::vault_check::Options opts;
   opts.vault_name = vc.name;

@@ -71,6 +71,12 @@ std::variant<Invocation, int> ParseInvocation(const config::FlagSet& flags, int 
   auto vault = config::ResolveVault(cp, for_vault);
   if (!vault.ok()) return UsageError(program, vault.status());
   inv.vault = std::move(vault).value();
+  // AWS_ENDPOINT_URL is read like --endpoint (when neither it nor the vault sets one).
+  if (inv.vault.vault.location.scheme == config::VaultUrl::Scheme::kS3 &&
+      inv.vault.vault.endpoint.empty() && !Env("AWS_ENDPOINT_URL").empty()) {
+    base::Status st = config::ValidateEndpointUrl(Env("AWS_ENDPOINT_URL"));
+    if (!st.ok()) return UsageError(program, st.Wrap("AWS_ENDPOINT_URL"));
+  }
   return inv;
 }
 

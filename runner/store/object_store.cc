@@ -18,4 +18,9 @@ Result<std::vector<ObjectInfo>> ObjectStore::ListAll(const ListOptions& opts) {
   return all;
 }
 
+Result<uint64_t> ObjectStore::PendingUploadBytes(const PendingUpload& upload) {
+  return base::Error(base::Code::kFailedPrecondition,
+                     Describe() + " cannot tell the size of pending upload '" + upload.key + "'");
+}
+
 }  // namespace cairn::store

@@ -95,6 +95,10 @@ class ObjectStore {
 
   virtual Result<std::vector<PendingUpload>> ListPendingUploads(std::string_view prefix) = 0;
   virtual Status AbortPendingUpload(const PendingUpload& upload) = 0;
+  // The bytes a pending upload holds so far (s3: the sum of its parts' sizes; posix: its
+  // temporary file). kNotFound when it no longer exists (completed or aborted meanwhile).
+  // Every driver implements it; the default says the store cannot tell.
+  virtual Result<uint64_t> PendingUploadBytes(const PendingUpload& upload);
 
   // Server clock minus local clock as last observed (s3: the Date header); nullopt when the
   // driver has no remote clock or has not talked to it yet.

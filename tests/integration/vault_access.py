@@ -60,17 +60,32 @@ class S3Vault:
     def write(self, key, data):
         self._request("PUT", key, data)
 
-    def _request(self, method, key, body=b""):
+    def start_upload(self, key):
+        """CreateMultipartUpload: the upload id (the upload stays pending until aborted)."""
+        body = self._request("POST", key, query={"uploads": ""}).decode()
+        return body.split("<UploadId>")[1].split("</UploadId>")[0]
+
+    def upload_part(self, key, upload_id, number, data):
+        self._request("PUT", key, data, {"partNumber": str(number), "uploadId": upload_id})
+
+    def abort_upload(self, key, upload_id):
+        self._request("DELETE", key, query={"uploadId": upload_id})
+
+    def _request(self, method, key, body=b"", query=None):
         endpoint = urllib.parse.urlsplit(self.env["S3_ENDPOINT"])
         path = "/" + urllib.parse.quote(f"{self.env['S3_BUCKET']}/{self.prefix}/{key}",
                                         safe="/-_.~")
+        # "?uploads" is signed as "uploads=" (a parameter without a value).
+        query_string = "&".join(
+            f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}"
+            for k, v in sorted((query or {}).items()))
         now = datetime.datetime.now(datetime.timezone.utc)
         amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
         payload = hashlib.sha256(body).hexdigest()
         headers = {"host": endpoint.netloc, "x-amz-content-sha256": payload,
                    "x-amz-date": amz_date}
         signed = ";".join(sorted(headers))
-        canonical = "\n".join([method, path, "",
+        canonical = "\n".join([method, path, query_string,
                                "".join(f"{k}:{headers[k]}\n" for k in sorted(headers)),
                                signed, payload])
         scope = f"{day}/{self.region}/s3/aws4_request"
@@ -83,8 +98,10 @@ class S3Vault:
         headers["authorization"] = (
             f"AWS4-HMAC-SHA256 Credential={self.env['AWS_ACCESS_KEY_ID']}/{scope}, "
             f"SignedHeaders={signed}, Signature={signature}")
-        req = urllib.request.Request(f"{endpoint.scheme}://{endpoint.netloc}{path}",
-                                     data=body if method == "PUT" else None, method=method,
+        url = f"{endpoint.scheme}://{endpoint.netloc}{path}"
+        req = urllib.request.Request(url + ("?" + query_string if query_string else ""),
+                                     data=body if method in ("PUT", "POST") else None,
+                                     method=method,
                                      headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:

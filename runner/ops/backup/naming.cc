@@ -11,7 +11,7 @@ std::optional<std::string> RecentSuccess(const std::vector<vault::BackupEntry>& 
                                          base::TimePoint now) {
   const vault::BackupEntry* newest = nullptr;
   for (const auto& b : backups) {
-    if (!b.complete || !b.status || b.status->policy != policy ||
+    if (!b.restorable() || !b.status || b.status->policy != policy ||
         b.status->phase != vault::kPhaseCompleted) {
       continue;
     }

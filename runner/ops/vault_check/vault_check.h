@@ -9,6 +9,7 @@
 // written but the probe objects, cairn-vault.json (with `init`) and, by the caller, the status.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,9 +42,24 @@ vault::RunStatus Unopenable(const Options& opts, const base::Status& why, base::
 // "VaultError: backup vault is unavailable: <first failed check>".
 std::string FailureLine(const vault::RunStatus& status);
 
-// Human text for a check result and for a backup listing.
+// Human text for a check result.
 std::string FormatChecks(const vault::RunStatus& status, const std::string& where);
-std::string FormatBackupList(const std::vector<vault::BackupEntry>& backups, base::TimePoint now);
-std::string BackupListJson(const std::vector<vault::BackupEntry>& backups);
+
+// What `vault-check --list` shows: every backup with its state (only a Complete one is
+// restorable; an Unreadable or Incomplete one says why) and the pending multipart uploads
+// under the vault's prefix with their bytes, the space they hold until gc aborts them.
+struct Listing {
+  std::vector<vault::BackupEntry> backups;
+  std::optional<vault::PendingUploads> pending;  // unset when they could not be listed
+  std::string pending_error;                     // why, then
+};
+
+// The backups (a store failure is an error: nothing true could be shown) and the pending
+// uploads (a failure is kept in the listing: a store may deny listing uploads alone).
+base::Result<Listing> ListVault(store::ObjectStore& store, const vault::Layout& layout);
+
+// The listing as a table and as JSON ({"backups": [...], "pendingUploads": {...}}).
+std::string FormatBackupList(const Listing& listing, base::TimePoint now);
+std::string BackupListJson(const Listing& listing, base::TimePoint now);
 
 }  // namespace cairn::ops::vault_check

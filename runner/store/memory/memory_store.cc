@@ -12,6 +12,8 @@ class MemoryStore::UploadSink final : public io::Sink {
   Status Write(std::string_view data) override {
     if (done_) return base::Error(base::Code::kInternal, "write after close");
     buf_.append(data);
+    std::lock_guard<std::mutex> l(store_->mu_);
+    store_->pending_bytes_[id_] = buf_.size();
     return Status::Ok();
   }
   Status Close() override {
@@ -20,6 +22,7 @@ class MemoryStore::UploadSink final : public io::Sink {
     {
       std::lock_guard<std::mutex> l(store_->mu_);
       store_->pending_.erase(id_);
+      store_->pending_bytes_.erase(id_);
     }
     return store_->Commit(key_, std::move(buf_), opts_);
   }
@@ -28,6 +31,7 @@ class MemoryStore::UploadSink final : public io::Sink {
     done_ = true;
     std::lock_guard<std::mutex> l(store_->mu_);
     store_->pending_.erase(id_);
+    store_->pending_bytes_.erase(id_);
   }
 
  private:
@@ -159,7 +163,18 @@ Result<std::vector<PendingUpload>> MemoryStore::ListPendingUploads(std::string_v
 Status MemoryStore::AbortPendingUpload(const PendingUpload& upload) {
   std::lock_guard<std::mutex> l(mu_);
   pending_.erase(upload.upload_id);
+  pending_bytes_.erase(upload.upload_id);
   return Status::Ok();
+}
+
+Result<uint64_t> MemoryStore::PendingUploadBytes(const PendingUpload& upload) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!pending_.count(upload.upload_id)) {
+    return base::Error(base::Code::kNotFound,
+                       "upload '" + upload.upload_id + "' of '" + upload.key + "' not found");
+  }
+  auto it = pending_bytes_.find(upload.upload_id);
+  return it == pending_bytes_.end() ? uint64_t{0} : it->second;
 }
 
 }  // namespace cairn::store

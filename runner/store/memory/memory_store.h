@@ -25,6 +25,7 @@ class MemoryStore final : public ObjectStore {
   Status Delete(const std::vector<std::string>& keys) override;
   Result<std::vector<PendingUpload>> ListPendingUploads(std::string_view prefix) override;
   Status AbortPendingUpload(const PendingUpload& upload) override;
+  Result<uint64_t> PendingUploadBytes(const PendingUpload& upload) override;
 
  private:
   struct Object {
@@ -37,7 +38,8 @@ class MemoryStore final : public ObjectStore {
   const base::Clock& clock_;
   std::mutex mu_;
   std::map<std::string, Object, std::less<>> objects_;
-  std::map<std::string, PendingUpload> pending_;  // by upload id
+  std::map<std::string, PendingUpload> pending_;   // by upload id
+  std::map<std::string, uint64_t> pending_bytes_;  // by upload id: bytes written so far
   uint64_t next_upload_ = 0;
 };
 

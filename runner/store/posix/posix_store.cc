@@ -399,4 +399,21 @@ Status PosixStore::AbortPendingUpload(const PendingUpload& upload) {
   return Status::Ok();
 }
 
+Result<uint64_t> PosixStore::PendingUploadBytes(const PendingUpload& upload) {
+  if (upload.upload_id.find('/') != std::string::npos || upload.upload_id.empty()) {
+    return base::Error(base::Code::kInvalidArgument,
+                       "invalid upload id '" + upload.upload_id + "'");
+  }
+  std::string path = root_ + "/" + kTmpDir + "/" + upload.upload_id;
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return base::Error(base::Code::kNotFound,
+                         "pending upload of '" + upload.key + "' not found ('" + path + "')");
+    }
+    return Errno("stat", path);
+  }
+  return static_cast<uint64_t>(st.st_size);
+}
+
 }  // namespace cairn::store

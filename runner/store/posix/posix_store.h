@@ -31,6 +31,7 @@ class PosixStore final : public ObjectStore {
   Status Delete(const std::vector<std::string>& keys) override;
   Result<std::vector<PendingUpload>> ListPendingUploads(std::string_view prefix) override;
   Status AbortPendingUpload(const PendingUpload& upload) override;
+  Result<uint64_t> PendingUploadBytes(const PendingUpload& upload) override;
 
  private:
   class FileSink;

@@ -357,4 +357,30 @@ Status S3Store::AbortPendingUpload(const PendingUpload& upload) {
   return ResponseError(What("abort upload of", upload.key), r);
 }
 
+Result<uint64_t> S3Store::PendingUploadBytes(const PendingUpload& upload) {
+  // S3 allows 10,000 parts and pages them by 1,000: 10 pages, with a margin, bound the loop.
+  constexpr int kMaxPages = 12;
+  const std::string what = What("list the parts of the upload of", upload.key);
+  uint64_t bytes = 0;
+  std::string marker;
+  for (int page = 0; page < kMaxPages; ++page) {
+    Call call{"GET", upload.key, {{"uploadId", upload.upload_id}, {"max-parts", "1000"}}, {}, {}};
+    if (!marker.empty()) call.query.emplace_back("part-number-marker", marker);
+    ASSIGN_OR_RETURN(http::Response r, Send(call));
+    if (r.status == 404) {
+      return base::Error(base::Code::kNotFound,
+                         "upload '" + upload.upload_id + "' of '" + upload.key + "' not found");
+    }
+    if (r.status != 200) return ResponseError(what, r);
+    auto parsed = s3::ParseListParts(r.body);
+    if (!parsed.ok()) return parsed.status().Wrap(what);
+    bytes += parsed->bytes;
+    if (!parsed->is_truncated) return bytes;
+    marker = parsed->next_part_number_marker;
+  }
+  return base::Error(base::Code::kInternal, what + ": the listing did not end after " +
+                                                std::to_string(kMaxPages) +
+                                                " pages (S3 allows 10,000 parts)");
+}
+
 }  // namespace cairn::store

@@ -71,6 +71,7 @@ class S3Store final : public ObjectStore {
   Status Delete(const std::vector<std::string>& keys) override;
   Result<std::vector<PendingUpload>> ListPendingUploads(std::string_view prefix) override;
   Status AbortPendingUpload(const PendingUpload& upload) override;
+  Result<uint64_t> PendingUploadBytes(const PendingUpload& upload) override;
 
   std::optional<std::chrono::seconds> ObservedClockSkew() const override;
 

@@ -405,6 +405,29 @@ Result<ListUploadsResult> ParseListMultipartUploads(std::string_view body) {
   return out;
 }
 
+Result<ListPartsResult> ParseListParts(std::string_view body) {
+  constexpr std::string_view kDoc = "ListParts";
+  ASSIGN_OR_RETURN(Node root, ExpectRoot(body, "ListPartsResult", kDoc));
+  ListPartsResult out;
+  for (const Node& c : root.children) {
+    if (c.name != "Part") continue;
+    const std::string size = std::string(Trim(ChildText(c, "Size")));
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), n);
+    if (size.empty() || ec != std::errc() || end != size.data() + size.size()) {
+      return Malformed(kDoc, "<Part> with <Size> '" + size + "'");
+    }
+    out.bytes += n;
+    ++out.parts;
+  }
+  ASSIGN_OR_RETURN(out.is_truncated, ParseBool(root, "IsTruncated", kDoc));
+  out.next_part_number_marker = std::string(Trim(ChildText(root, "NextPartNumberMarker")));
+  if (out.is_truncated && out.next_part_number_marker.empty()) {
+    return Malformed(kDoc, "truncated listing without <NextPartNumberMarker>");
+  }
+  return out;
+}
+
 Result<std::string> ParseInitiateMultipartUpload(std::string_view body) {
   constexpr std::string_view kDoc = "CreateMultipartUpload";
   ASSIGN_OR_RETURN(Node root, ExpectRoot(body, "InitiateMultipartUploadResult", kDoc));

@@ -72,6 +72,15 @@ struct ListUploadsResult {
 // <ListMultipartUploadsResult>; keys URL-decoded under EncodingType url.
 base::Result<ListUploadsResult> ParseListMultipartUploads(std::string_view body);
 
+// <ListPartsResult>: the parts' sizes summed, and where the next page starts.
+struct ListPartsResult {
+  uint64_t bytes = 0;  // sum of <Part><Size> on this page
+  size_t parts = 0;
+  bool is_truncated = false;
+  std::string next_part_number_marker;  // always set when is_truncated
+};
+base::Result<ListPartsResult> ParseListParts(std::string_view body);
+
 // <InitiateMultipartUploadResult>: the non-empty UploadId.
 base::Result<std::string> ParseInitiateMultipartUpload(std::string_view body);
 

@@ -27,6 +27,14 @@ TEST(Clock, ParseDuration) {
   auto bad = ParseDuration("5y");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("unknown unit 'y'"), std::string::npos);
+  // Past int64 nanoseconds (about 292 years) a duration is too large, never wrapped negative.
+  EXPECT_EQ(*ParseDuration("2562047h"), Duration(2562047h));
+  EXPECT_EQ(ParseDuration("99999999999h").status().message(),
+            "invalid duration '99999999999h': too large (at most 2562047h, about 292 years)");
+  EXPECT_EQ(ParseDuration("2562048h").status().message(),
+            "invalid duration '2562048h': too large (at most 2562047h, about 292 years)");
+  EXPECT_EQ(ParseDuration("1.2.3s").status().message(),
+            "invalid duration '1.2.3s': '1.2.3' is not a number");
 }
 
 TEST(Clock, FormatDuration) {

@@ -108,6 +108,9 @@ TEST(FlagSetTest, ValueChecks) {
             "--timeout: invalid duration '5': missing unit after 5 (use ms, s, m, h or d, as in "
             "90s)");
   EXPECT_EQ(ParseFailure(flags, {"--timeout=0s"}), "--timeout: duration '0s' must be positive");
+  EXPECT_EQ(ParseFailure(flags, {"--timeout=99999999999h"}),
+            "--timeout: invalid duration '99999999999h': too large (at most 2562047h, about 292 "
+            "years)");
 }
 
 TEST(FlagSetTest, PositionalArguments) {
@@ -284,7 +287,14 @@ TEST(CommonFlagsTest, ValuesAreChecked) {
             "file:///ABSOLUTE/PATH");
   EXPECT_EQ(failure({"--vault", "Main"}).substr(0, 37), "--vault: invalid vault name 'Main': i");
   EXPECT_EQ(failure({"--endpoint", "minio:9000"}),
-            "--endpoint: invalid url 'minio:9000': want http://HOST[:PORT] or https://HOST[:PORT]");
+            "--endpoint: invalid endpoint url 'minio:9000': the scheme must be http:// or "
+            "https:// (want http://HOST[:PORT] or https://HOST[:PORT])");
+  EXPECT_EQ(failure({"--endpoint", "http://minio:99999"}),
+            "--endpoint: invalid endpoint url 'http://minio:99999': port 99999 is not from 1 to "
+            "65535 (want http://HOST[:PORT] or https://HOST[:PORT])");
+  EXPECT_EQ(failure({"--endpoint", "http://minio/s3"}),
+            "--endpoint: invalid endpoint url 'http://minio/s3': an endpoint has no path, query "
+            "or fragment (want http://HOST[:PORT] or https://HOST[:PORT])");
   EXPECT_EQ(failure({"--pushgateway", "https://"}),
             "--pushgateway: invalid url 'https://': no host");
 }

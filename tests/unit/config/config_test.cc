@@ -222,8 +222,11 @@ TEST(ParseConfigTest, ValueErrors) {
   EXPECT_EQ(ParseError(v + "payload_signing = \"none\"\n"),
             "t.toml:3:1: vaults.v.payload_signing: invalid value 'none' (want signed or unsigned)");
   EXPECT_EQ(ParseError(v + "endpoint = \"minio:9000\"\n"),
-            "t.toml:3:1: vaults.v.endpoint: invalid url 'minio:9000': want http://HOST[:PORT] or "
-            "https://HOST[:PORT]");
+            "t.toml:3:1: vaults.v.endpoint: invalid endpoint url 'minio:9000': the scheme must be "
+            "http:// or https:// (want http://HOST[:PORT] or https://HOST[:PORT])");
+  EXPECT_EQ(ParseError(v + "endpoint = \"http://minio:abc\"\n"),
+            "t.toml:3:1: vaults.v.endpoint: invalid endpoint url 'http://minio:abc': port 'abc' "
+            "is not a number from 1 to 65535 (want http://HOST[:PORT] or https://HOST[:PORT])");
   EXPECT_EQ(ParseError(v + "region = \"\"\n"),
             "t.toml:3:1: vaults.v.region: must not be empty (remove the key to use the default)");
   EXPECT_EQ(ParseError(v + "region = \"us east\"\n"),
@@ -239,6 +242,10 @@ TEST(ParseConfigTest, ValueErrors) {
       "t.toml:2:1: defaults.timeout: expected a duration string such as \"10m\", got integer");
   EXPECT_EQ(ParseError("[defaults]\ntimeout = \"0s\"\n"),
             "t.toml:2:1: defaults.timeout: duration '0s' must be positive");
+  // An overflowing duration is too large, not negative.
+  EXPECT_EQ(ParseError("[policies.p]\nttl = \"99999999999h\"\n"),
+            "t.toml:2:1: policies.p.ttl: invalid duration '99999999999h': too large (at most "
+            "2562047h, about 292 years)");
   EXPECT_EQ(ParseError("[defaults]\npushgateway = \"pushgateway:9091\"\n"),
             "t.toml:2:1: defaults.pushgateway: invalid url 'pushgateway:9091': want "
             "http://HOST[:PORT] or https://HOST[:PORT]");

@@ -99,7 +99,7 @@ TEST(PolicyConfigTest, EveryErrorAtItsPosition) {
       ":16:1: policies.shop.compression_level: 20 is out of range (want 1 to 19)",
       ":18:11: policies.Bad_Name: invalid policy name 'Bad_Name': invalid character (want "
       "lowercase letters, digits and '-', starting and ending with a letter or digit, at most "
-      "63 characters)",
+      "48 characters)",
   };
   std::string expected;
   for (const std::string& line : want) expected += (expected.empty() ? "" : "\n") + f + line;
@@ -422,6 +422,27 @@ TEST(PolicyNamesTest, Names) {
             "invalid policy name '-x': must start with a letter or digit (want lowercase "
             "letters, digits and '-', starting and ending with a letter or digit, at most 63 "
             "characters)");
+}
+
+// "<policy>-YYYYMMDDHHMMSS" must be a valid backup name (at most 63): a backup policy's name
+// has at most 48 characters, and a longer one is refused where it is written, once.
+TEST(PolicyNamesTest, BackupPolicyNameLeavesRoomForTheScheduledSuffix) {
+  EXPECT_EQ(kMaxBackupPolicyNameLength, 48u);
+  const std::string ok(48, 'a');
+  const std::string long_name = std::string(48, 'a') + "b";
+  EXPECT_TRUE(ValidateBackupPolicyName(ok).ok());
+  EXPECT_TRUE(ValidatePolicyName(long_name).ok());  // a restore policy may be longer
+  EXPECT_EQ(ValidateBackupPolicyName(long_name).message(),
+            "invalid policy name '" + long_name +
+                "': 49 characters is too long (at most 48): scheduled backups are named '" +
+                long_name + "-YYYYMMDDHHMMSS' and a backup name has at most 63 characters");
+  base::Result<Config> cfg = ParseConfig(
+      "[vaults.v]\nurl = \"file:///v\"\n\n[policies." + ok + "]\n\n[policies." + long_name +
+          "]\ninclude_namespaces = [\"shop\"]\n\n[restores." + long_name + "]\n",
+      "t.toml");
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_EQ(cfg.status().message(), "t.toml:6:11: policies." + long_name + ": " +
+                                        ValidateBackupPolicyName(long_name).message());
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include "config/policy.h"
 #include "ops/backup/naming.h"
+#include "vault/layout.h"
 
 namespace cairn::ops::backup {
 namespace {
@@ -14,6 +16,7 @@ vault::BackupEntry Entry(const char* name, const char* policy, const char* phase
   vault::BackupEntry e;
   e.name = name;
   e.complete = complete;
+  e.state = complete ? vault::BackupState::kComplete : vault::BackupState::kIncomplete;
   e.created = At(created);
   e.status = vault::RunStatus();
   e.status->policy = policy;
@@ -24,6 +27,28 @@ vault::BackupEntry Entry(const char* name, const char* policy, const char* phase
 
 TEST(BackupNaming, ScheduledNameIsPolicyAndUtcTime) {
   EXPECT_EQ(ScheduledName("shop", At("2026-11-21T04:48:07Z")), "shop-20261121044807");
+}
+
+// config::kMaxBackupPolicyNameLength is derived from this naming: the longest policy name the
+// config accepts gives a valid backup name, one more character would not.
+TEST(BackupNaming, LongestPolicyNameGivesAValidBackupName) {
+  const auto now = At("2026-11-21T04:48:07Z");
+  const std::string longest(config::kMaxBackupPolicyNameLength, 'p');
+  ASSERT_TRUE(config::ValidateBackupPolicyName(longest).ok());
+  EXPECT_EQ(ScheduledName(longest, now).size(), config::kMaxBackupNameLength);
+  EXPECT_TRUE(vault::ValidateName(ScheduledName(longest, now), "backup name").ok());
+  const std::string longer = longest + "p";
+  EXPECT_FALSE(config::ValidateBackupPolicyName(longer).ok());
+  EXPECT_FALSE(vault::ValidateName(ScheduledName(longer, now), "backup name").ok());
+}
+
+TEST(BackupNaming, UnreadableManifestIsNoRecentSuccess) {
+  const auto now = At("2026-11-21T12:00:00Z");
+  vault::BackupEntry forged = Entry("shop-9", "shop", "Completed", true, "2026-11-21T11:00:00Z");
+  forged.state = vault::BackupState::kUnreadable;
+  EXPECT_EQ(RecentSuccess({forged}, "shop", 6h, now), std::nullopt);
+  forged.state = vault::BackupState::kComplete;
+  EXPECT_EQ(RecentSuccess({forged}, "shop", 6h, now), "shop-9");
 }
 
 TEST(BackupNaming, RecentSuccessTable) {

@@ -87,6 +87,9 @@ class FaultyStore final : public store::ObjectStore {
   Status AbortPendingUpload(const store::PendingUpload& u) override {
     return mem_.AbortPendingUpload(u);
   }
+  Result<uint64_t> PendingUploadBytes(const store::PendingUpload& u) override {
+    return mem_.PendingUploadBytes(u);
+  }
   std::optional<std::chrono::seconds> ObservedClockSkew() const override { return clock_skew; }
 
  private:

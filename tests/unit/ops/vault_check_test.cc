@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -537,35 +539,113 @@ TEST_F(VaultCheckTest, FormatChecks) {
 
 TEST(VaultCheckFormatTest, BackupList) {
   const base::TimePoint now = At("2026-11-21T04:48:00Z");
-  EXPECT_EQ(FormatBackupList({}, now), "no backups in this vault\n");
-  EXPECT_EQ(BackupListJson({}), "{\n  \"backups\": []\n}\n");
+  Listing empty;
+  empty.pending = vault::PendingUploads{"cairn/", {}, 0, 0};
+  EXPECT_EQ(FormatBackupList(empty, now),
+            "no backups in this vault\nno pending uploads under 'cairn/'\n");
+  EXPECT_EQ(BackupListJson(empty, now),
+            "{\n  \"backups\": [],\n  \"pendingUploads\": {\n    \"bytes\": 0,\n    \"count\": 0,\n"
+            "    \"prefix\": \"cairn/\",\n    \"unsized\": 0,\n    \"uploads\": []\n  }\n}\n");
 
   vault::BackupEntry done;
   done.name = "nightly-20261121";
   done.complete = true;
+  done.state = vault::BackupState::kComplete;
   done.phase = "Completed";
   done.size = 2048;
   done.object_count = 3;
   done.created = now - std::chrono::hours(3);
-  vault::BackupEntry broken;
-  broken.name = "nightly-20261120";
-  broken.complete = true;
-  broken.phase = "Failed";
-  broken.created = now - std::chrono::hours(50);
-  broken.warnings = {"status.json is unreadable"};
+  vault::BackupEntry forged = done;
+  forged.name = "nightly-20261120";
+  forged.state = vault::BackupState::kUnreadable;
+  forged.unreadable_reason = "manifest 'backups/nightly-20261120/manifest.json' checksum mismatch";
+  forged.created = now - std::chrono::hours(50);
+  forged.warnings = {"status.json is unreadable"};
+  vault::BackupEntry running;
+  running.name = "nightly-20261121044000";
+  running.phase = "InProgress";
+  running.status.emplace();
+  running.status->phase = "InProgress";
+  running.status->heartbeat_time = now - std::chrono::seconds(20);
+  running.created = now - std::chrono::minutes(8);
+  vault::PendingUploads pending{"cairn/", {}, 0, 1};
+  pending.uploads.push_back(
+      {{"cairn/backups/nightly-20261121044000/resources.tar.zst", "u1", now - minutes(7)},
+       "nightly-20261121044000",
+       16u << 20});
+  pending.uploads.push_back({{"cairn/stray", "u2", now - minutes(90)}, "", std::nullopt});
+  pending.bytes = 16u << 20;
+  Listing l{{done, forged, running}, pending, ""};
 
-  const std::string text = FormatBackupList({done, broken}, now);
-  EXPECT_TRUE(StartsWith(text, "NAME")) << text;
-  EXPECT_TRUE(Has(text, "nightly-20261121")) << text;
-  EXPECT_TRUE(Has(text, "2.0KiB")) << text;
-  EXPECT_TRUE(Has(text, "3h\n")) << text;
-  EXPECT_TRUE(Has(text, "2d\n")) << text;
+  const std::string text = FormatBackupList(l, now);
+  EXPECT_TRUE(StartsWith(text, "NAME                    STATE       PHASE")) << text;
+  EXPECT_TRUE(Has(text, "\nnightly-20261121        Complete    Completed        2.0KiB    3h\n"))
+      << text;
+  EXPECT_TRUE(Has(text,
+                  "\nnightly-20261120        Unreadable  Completed        2.0KiB    2d    "
+                  "manifest unreadable: manifest 'backups/nightly-20261120/manifest.json' "
+                  "checksum mismatch\n"))
+      << text;
+  EXPECT_TRUE(Has(text,
+                  "\nnightly-20261121044000  Incomplete  InProgress       0B        8m    in "
+                  "progress (last heartbeat 20s ago); 1 pending upload holding 16.0MiB\n"))
+      << text;
+  EXPECT_TRUE(Has(text,
+                  "\npending uploads under 'cairn/': 2 holding 16.0MiB (and 1 more not sized), "
+                  "never completed or aborted; gc aborts them\n"
+                  "  cairn/backups/nightly-20261121044000/resources.tar.zst  16.0MiB  started "
+                  "7m ago\n  cairn/stray  not sized  started 90m ago\n"))
+      << text;
 
-  const std::string json = BackupListJson({done, broken});
-  EXPECT_TRUE(Has(json, "\"restorable\": true")) << json;
-  EXPECT_TRUE(Has(json, "\"restorable\": false")) << json;
-  EXPECT_TRUE(Has(json, "\"created\": \"2026-11-21T01:48:00Z\"")) << json;
-  EXPECT_TRUE(Has(json, "\"warnings\": [\n        \"status.json is unreadable\"")) << json;
+  const nlohmann::json json = nlohmann::json::parse(BackupListJson(l, now));
+  const auto& backups = json["backups"];
+  ASSERT_EQ(backups.size(), 3u);
+  EXPECT_EQ(backups[0]["state"], "Complete");
+  EXPECT_EQ(backups[0]["restorable"], true);
+  EXPECT_FALSE(backups[0].contains("reason"));
+  EXPECT_EQ(backups[0]["created"], "2026-11-21T01:48:00Z");
+  EXPECT_EQ(backups[1]["state"], "Unreadable");
+  EXPECT_EQ(backups[1]["restorable"], false);
+  EXPECT_EQ(backups[1]["complete"], true);
+  EXPECT_EQ(backups[1]["reason"],
+            "manifest unreadable: manifest 'backups/nightly-20261120/manifest.json' checksum "
+            "mismatch");
+  EXPECT_EQ(backups[1]["warnings"][0], "status.json is unreadable");
+  EXPECT_EQ(backups[2]["state"], "Incomplete");
+  EXPECT_EQ(backups[2]["pendingUploads"]["bytes"], 16u << 20);
+  const auto& up = json["pendingUploads"];
+  EXPECT_EQ(up["count"], 2);
+  EXPECT_EQ(up["bytes"], 16u << 20);
+  EXPECT_EQ(up["unsized"], 1);
+  EXPECT_EQ(up["uploads"][0]["backup"], "nightly-20261121044000");
+  EXPECT_EQ(up["uploads"][0]["bytes"], 16u << 20);
+  EXPECT_FALSE(up["uploads"][1].contains("bytes"));
+
+  // Uploads that could not be listed are said to be unknown, never zero.
+  Listing denied{{done}, std::nullopt, "unable to list pending uploads: AccessDenied"};
+  EXPECT_TRUE(Has(FormatBackupList(denied, now),
+                  "\npending uploads: unknown (unable to list pending uploads: AccessDenied)\n"));
+  EXPECT_EQ(nlohmann::json::parse(BackupListJson(denied, now))["pendingUploads"]["error"],
+            "unable to list pending uploads: AccessDenied");
+}
+
+// ListVault on a store: an unreadable manifest and a pending upload, end to end in memory.
+TEST(VaultCheckListTest, ListVaultReadsManifestsAndPendingUploads) {
+  base::FakeClock clock(At("2026-11-21T04:48:00Z"));
+  store::MemoryStore store(clock);
+  vault::Layout layout("cairn");
+  ASSERT_TRUE(store.Put(layout.ManifestKey("b1"), "{\"checksum\": \"sha256:0\"}", {}).ok());
+  auto upload = store.PutStream(layout.BackupObjectKey("b2", "resources.tar.zst"), {});
+  ASSERT_TRUE(upload.ok());
+  ASSERT_TRUE((*upload)->Write(std::string(1234, 'z')).ok());
+  auto l = ListVault(store, layout);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  ASSERT_EQ(l->backups.size(), 1u);
+  EXPECT_EQ(l->backups[0].state, vault::BackupState::kUnreadable);
+  ASSERT_TRUE(l->pending.has_value());
+  ASSERT_EQ(l->pending->uploads.size(), 1u);
+  EXPECT_EQ(l->pending->bytes, 1234u);
+  EXPECT_EQ(l->pending->uploads[0].backup, "b2");
 }
 
 }  // namespace

@@ -376,6 +376,47 @@ TEST(S3XmlMultipart, ListMultipartUploadsEmptyAndBroken) {
                   "<Upload> without");
 }
 
+TEST(S3XmlMultipart, ListPartsSumsSizes) {
+  // The example of the S3 API reference (ListParts), abridged.
+  auto r = ParseListParts(R"(<?xml version="1.0" encoding="UTF-8"?>
+<ListPartsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Bucket>example-bucket</Bucket>
+  <Key>example-object</Key>
+  <UploadId>XXBsb2FkIElEIGZvciBlbHZpbmcncyVcdS1tb3ZpZS5tMnRzEEEwbG9hZA</UploadId>
+  <PartNumberMarker>1</PartNumberMarker>
+  <NextPartNumberMarker>3</NextPartNumberMarker>
+  <MaxParts>2</MaxParts>
+  <IsTruncated>true</IsTruncated>
+  <Part>
+    <PartNumber>2</PartNumber>
+    <LastModified>2010-11-10T20:48:34.000Z</LastModified>
+    <ETag>"7778aef83f66abc1fa1e8477f296d394"</ETag>
+    <Size>10485760</Size>
+  </Part>
+  <Part>
+    <PartNumber>3</PartNumber>
+    <LastModified>2010-11-10T20:48:33.000Z</LastModified>
+    <ETag>"aaaa18db4cc2f85cedef654fccc4a4x8"</ETag>
+    <Size>10485760</Size>
+  </Part>
+</ListPartsResult>)");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->bytes, 20971520u);
+  EXPECT_EQ(r->parts, 2u);
+  EXPECT_TRUE(r->is_truncated);
+  EXPECT_EQ(r->next_part_number_marker, "3");
+  auto empty =
+      ParseListParts("<ListPartsResult><IsTruncated>false</IsTruncated></ListPartsResult>");
+  ASSERT_TRUE(empty.ok()) << empty.status().message();
+  EXPECT_EQ(empty->bytes, 0u);
+  ExpectMalformed(ParseListParts("<ListPartsResult><IsTruncated>true</IsTruncated>"
+                                 "</ListPartsResult>"),
+                  "without <NextPartNumberMarker>");
+  ExpectMalformed(ParseListParts("<ListPartsResult><Part><Size>-1</Size></Part>"
+                                 "<IsTruncated>false</IsTruncated></ListPartsResult>"),
+                  "<Part> with <Size> '-1'");
+}
+
 TEST(S3XmlMultipart, InitiateMultipartUpload) {
   auto id = ParseInitiateMultipartUpload(R"(<?xml version="1.0" encoding="UTF-8"?>
 <InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
 #include <string>
 
 #include "io/hash.h"
@@ -147,10 +149,141 @@ TEST_F(CatalogTest, CorruptManifestAndStatusOfAnotherRunAreWarnings) {
   Put(layout_.BackupObjectKey("b6", "status.json"), ToJson(other));
   auto list = List();
   ASSERT_EQ(list.size(), 1u);
-  EXPECT_TRUE(list[0].complete);  // a manifest object exists; verifying it is restore's job
+  EXPECT_TRUE(list[0].complete);                       // a manifest object exists...
+  EXPECT_EQ(list[0].state, BackupState::kUnreadable);  // ...but it does not verify
+  EXPECT_FALSE(list[0].restorable());
+  EXPECT_NE(list[0].unreadable_reason.find("is malformed"), std::string::npos)
+      << list[0].unreadable_reason;
   EXPECT_EQ(list[0].phase, "Unknown");
-  EXPECT_EQ(list[0].warnings.size(), 2u);
+  EXPECT_EQ(list[0].warnings.size(), 1u);  // the status of another run
   EXPECT_EQ(list[0].created, At("2026-11-21T00:00:00Z"));
+}
+
+TEST_F(CatalogTest, VerifiedManifestIsCompleteAndRestorable) {
+  PutCompleteBackup("ok", At("2026-11-20T23:00:00Z"), {10});
+  PutStatus("ok", kPhaseCompleted, At("2026-11-20T23:00:00Z"));
+  auto list = List();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].state, BackupState::kComplete);
+  EXPECT_TRUE(list[0].restorable());
+  EXPECT_EQ(NotRestorableReason(list[0], clock_.Now()), "");
+  EXPECT_EQ(StateName(list[0].state), "Complete");
+}
+
+// A forged manifest (one byte changed after sealing), a manifest copied from another backup and
+// one of a newer format are each Unreadable, with the reason, while their status says Completed.
+TEST_F(CatalogTest, ManifestThatDoesNotVerifyIsUnreadableNeverRestorable) {
+  PutCompleteBackup("forged", At("2026-11-20T20:00:00Z"), {10});
+  PutStatus("forged", kPhaseCompleted, At("2026-11-20T20:00:00Z"));
+  std::string bytes = *store_.GetAll(layout_.ManifestKey("forged"));
+  const size_t at = bytes.find("\"stored_size\":10");
+  ASSERT_NE(at, std::string::npos) << bytes;
+  bytes.replace(at, std::string_view("\"stored_size\":10").size(), "\"stored_size\":11");
+  Put(layout_.ManifestKey("forged"), bytes);
+
+  PutCompleteBackup("original", At("2026-11-20T21:00:00Z"), {10});
+  PutData("copy", "part-0.tar.zst", 10);
+  Put(layout_.ManifestKey("copy"), *store_.GetAll(layout_.ManifestKey("original")));
+
+  PutData("newer", "resources.tar.zst", 1);
+  Put(layout_.ManifestKey("newer"), "{\"format_version\": \"2.0\", \"kind\": \"Backup\"}");
+
+  std::map<std::string, BackupEntry> by_name;
+  for (auto& e : List()) by_name[e.name] = e;
+  ASSERT_EQ(by_name.size(), 4u);
+  EXPECT_TRUE(by_name["original"].restorable());
+  for (const char* name : {"forged", "copy", "newer"}) {
+    const BackupEntry& e = by_name[name];
+    EXPECT_TRUE(e.complete) << name;
+    EXPECT_EQ(e.state, BackupState::kUnreadable) << name;
+    EXPECT_FALSE(e.restorable()) << name;
+    EXPECT_EQ(NotRestorableReason(e, clock_.Now()), "manifest unreadable: " + e.unreadable_reason);
+  }
+  EXPECT_EQ(by_name["forged"].phase, "Completed");
+  EXPECT_NE(by_name["forged"].unreadable_reason.find("checksum mismatch"), std::string::npos)
+      << by_name["forged"].unreadable_reason;
+  EXPECT_NE(
+      by_name["copy"].unreadable_reason.find("describes Backup 'original', not backup 'copy'"),
+      std::string::npos)
+      << by_name["copy"].unreadable_reason;
+  EXPECT_NE(by_name["newer"].unreadable_reason.find("2.0"), std::string::npos)
+      << by_name["newer"].unreadable_reason;
+}
+
+TEST_F(CatalogTest, IncompleteBackupsSayWhy) {
+  const base::TimePoint now = At("2026-11-21T12:00:00Z");
+  auto entry = [&](std::optional<std::string_view> phase, base::TimePoint beat) {
+    BackupEntry e;
+    e.last_modified = beat;
+    if (phase) {
+      RunStatus s;
+      s.phase = std::string(*phase);
+      s.heartbeat_time = beat;
+      s.message = "backup failed: denied";
+      e.status = s;
+      e.has_status = true;
+      e.phase = s.phase;
+    }
+    return e;
+  };
+  BackupEntry live = entry(kPhaseInProgress, now - std::chrono::seconds(40));
+  EXPECT_FALSE(IsAbandoned(live, now));
+  EXPECT_EQ(NotRestorableReason(live, now), "in progress (last heartbeat 40s ago)");
+  BackupEntry dead = entry(kPhaseInProgress, now - std::chrono::hours(3));
+  EXPECT_TRUE(IsAbandoned(dead, now));
+  EXPECT_EQ(NotRestorableReason(dead, now), "abandoned: InProgress, last heartbeat 3h0m0s ago");
+  BackupEntry failed = entry(kPhaseFailed, now - std::chrono::seconds(5));
+  EXPECT_TRUE(IsAbandoned(failed, now));
+  EXPECT_EQ(NotRestorableReason(failed, now), "run Failed: backup failed: denied");
+  BackupEntry bare = entry(std::nullopt, now - std::chrono::minutes(11));
+  EXPECT_TRUE(IsAbandoned(bare, now));
+  EXPECT_EQ(NotRestorableReason(bare, now),
+            "no manifest, no status; newest object written 11m0s ago");
+  BackupEntry ended = entry(kPhaseCompleted, now);
+  EXPECT_EQ(NotRestorableReason(ended, now), "no manifest although the run ended Completed");
+}
+
+TEST_F(CatalogTest, PendingUploadsAreListedWithTheirBytes) {
+  store::PutOptions opts;
+  auto a = store_.PutStream(layout_.BackupObjectKey("b1", "resources.tar.zst"), opts);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*a)->Write(std::string(3000, 'x')).ok());
+  auto b = store_.PutStream("prod/elsewhere", opts);
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE((*b)->Write(std::string(5, 'x')).ok());
+  auto other = store_.PutStream("other-prefix/backups/b1/resources.tar.zst", opts);
+  ASSERT_TRUE(other.ok());
+  auto done = store_.PutStream(layout_.BackupObjectKey("b2", "resources.tar.zst"), opts);
+  ASSERT_TRUE(done.ok());
+  ASSERT_TRUE((*done)->Write("y").ok());
+  ASSERT_TRUE((*done)->Close().ok());
+
+  auto p = ListPendingUploads(store_, layout_);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->prefix, "prod/");
+  ASSERT_EQ(p->uploads.size(), 2u);
+  EXPECT_EQ(p->uploads[0].upload.key, "prod/backups/b1/resources.tar.zst");
+  EXPECT_EQ(p->uploads[0].backup, "b1");
+  EXPECT_EQ(p->uploads[0].bytes, 3000u);
+  EXPECT_EQ(p->uploads[1].upload.key, "prod/elsewhere");
+  EXPECT_EQ(p->uploads[1].backup, "");
+  EXPECT_EQ(p->bytes, 3005u);
+  EXPECT_EQ(p->unsized, 0u);
+
+  // Sizing is bounded: beyond it uploads are counted, not sized.
+  auto bounded = ListPendingUploads(store_, layout_, 1);
+  ASSERT_TRUE(bounded.ok());
+  EXPECT_EQ(bounded->uploads.size(), 2u);
+  EXPECT_EQ(bounded->unsized, 1u);
+  EXPECT_EQ(bounded->bytes, 3000u);
+  EXPECT_FALSE(bounded->uploads[1].bytes.has_value());
+
+  (*a)->Abort();
+  (*b)->Abort();
+  auto none = ListPendingUploads(store_, layout_);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->uploads.empty());
+  EXPECT_EQ(none->bytes, 0u);
 }
 
 TEST_F(CatalogTest, GarbageKeysAreIgnored) {
@@ -225,6 +358,17 @@ TEST(CatalogStoreErrorTest, StoreFailureIsAnError) {
   auto unavailable = ListBackups(store, layout);
   EXPECT_EQ(unavailable.status().code(), Code::kUnavailable);
   EXPECT_NE(unavailable.status().message().find("unable to list backups"), std::string::npos);
+
+  // A manifest that cannot be fetched is not an unreadable one: the listing fails.
+  ASSERT_TRUE(store.inner().Put("backups/b1/manifest.json", "{}", {}).ok());
+  store.fault = [](std::string_view op, std::string_view key) {
+    return op == "get" && key.ends_with("manifest.json")
+               ? base::Error(Code::kUnavailable, "503 SlowDown")
+               : base::Status::Ok();
+  };
+  auto manifest_down = ListBackups(store, layout);
+  ASSERT_FALSE(manifest_down.ok());
+  EXPECT_EQ(manifest_down.status().code(), Code::kUnavailable);
 }
 
 }  // namespace

@@ -82,6 +82,9 @@ class HookStore final : public store::ObjectStore {
   Status AbortPendingUpload(const store::PendingUpload& u) override {
     return mem_.AbortPendingUpload(u);
   }
+  Result<uint64_t> PendingUploadBytes(const store::PendingUpload& u) override {
+    return mem_.PendingUploadBytes(u);
+  }
 
  private:
   Status Run(std::string_view op, std::string_view key) {
