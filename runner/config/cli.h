@@ -43,6 +43,7 @@ struct CommonFlags {
   std::string pushgateway;                // --pushgateway
   std::string metrics_file;               // --metrics-file
   std::optional<base::Duration> timeout;  // --timeout
+  std::optional<base::Duration> retry_timeout;  // --retry-timeout
   bool dry_run = false;
   bool help = false;
   bool version = false;
@@ -78,6 +79,7 @@ struct ResolvedSettings {
   std::string pushgateway;
   std::string metrics_file;
   std::optional<base::Duration> timeout;
+  base::Duration retry_timeout = kDefaultRetryTimeout;  // per request, within `timeout`
   std::string kubeconfig;
   std::string context;
   int kube_qps = kDefaultKubeQps;
