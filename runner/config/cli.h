@@ -43,7 +43,8 @@ struct CommonFlags {
   std::string pushgateway;                // --pushgateway
   std::string metrics_file;               // --metrics-file
   std::optional<base::Duration> timeout;  // --timeout
-  std::optional<base::Duration> retry_timeout;  // --retry-timeout
+  // --retry-timeout
+  std::optional<base::Duration> retry_timeout;
   bool dry_run = false;
   bool help = false;
   bool version = false;

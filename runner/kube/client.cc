@@ -54,8 +54,8 @@ bool BodyTooLarge(const Status& s) {
 
 Client::Client(ClusterConfig cfg, ClientOptions opts, base::Clock& clock)
     : cfg_(std::move(cfg)), opts_(std::move(opts)), clock_(clock) {
-  auth_ = std::make_unique<Auth>(cfg_, clock_, nullptr,
-                                 ExecLimits{std::chrono::seconds(60), opts_.deadline, opts_.cancel});
+  auth_ = std::make_unique<Auth>(
+      cfg_, clock_, nullptr, ExecLimits{std::chrono::seconds(60), opts_.deadline, opts_.cancel});
   limiter_ = std::make_unique<TokenBucket>(opts_.qps, opts_.burst, clock_);
   in_flight_ = std::make_unique<Semaphore>(opts_.max_in_flight);
 }
