@@ -199,10 +199,11 @@ RunControl::RunControl(std::optional<base::Duration> timeout, std::chrono::milli
   std::signal(SIGTERM, OnStopSignal);
   std::signal(SIGINT, OnStopSignal);
   if (timeout_) {
-    auto end = std::chrono::steady_clock::now() +
-               std::chrono::duration_cast<std::chrono::steady_clock::duration>(*timeout_);
-    deadline_.Set(end);
-    final_.Set(end);
+    timeout_at_ = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(*timeout_);
+    // The cancel (with its reason) comes first; the deadline is the backstop just after it.
+    deadline_.Set(timeout_at_ + kDeadlineAfterCancel);
+    final_.Set(timeout_at_ + grace_);
   }
   timer_ = std::thread([this] { Watch(); });
 }
@@ -222,8 +223,7 @@ Bounds RunControl::ReportPath() const {
 void RunControl::Watch() {
   std::unique_lock<std::mutex> l(mu_);
   while (!stop_) {
-    auto left = deadline_.Left(std::chrono::steady_clock::now());
-    if (left && left->count() <= 0 && !g_cancel.load()) {
+    if (timeout_ && std::chrono::steady_clock::now() >= timeout_at_ && !g_cancel.load()) {
       timed_out_ = true;
       g_cancel = true;
     }

@@ -98,8 +98,11 @@ std::string DescribeVault(const config::VaultConfig& vault);
 // written when the run ends — multipart aborts, the final status, its events — on clients that
 // cancellation cannot reach: it is the run's deadline while the run goes on, and `grace` from
 // the moment the run stops (cancel, timeout, or Stop() after a normal end). So a run ends at
-// most `grace` after its timeout, with its status written.
+// most `grace` after its timeout, with its status written. The timeout sets the cancel flag
+// kDeadlineAfterCancel before deadline() passes, so whatever stops sees the cancel and its
+// reason first.
 inline constexpr std::chrono::milliseconds kFinalWritesGrace{15'000};
+inline constexpr std::chrono::milliseconds kDeadlineAfterCancel{1'000};
 
 class RunControl {
  public:
@@ -126,6 +129,7 @@ class RunControl {
   void ArmFinal();
 
   std::optional<base::Duration> timeout_;
+  std::chrono::steady_clock::time_point timeout_at_{};
   std::chrono::milliseconds grace_;
   base::Deadline deadline_, final_;
   std::atomic<bool> final_armed_{false};

@@ -115,7 +115,7 @@ Result<std::unique_ptr<S3Store>> S3Store::Create(S3Options opts, base::Clock& cl
   http::ClientOptions cleanup = opts.http;
   cleanup.cancel = nullptr;
   cleanup.deadline = opts.cleanup_deadline;
-  cleanup.retry.overall_deadline = std::min(cleanup.retry.overall_deadline, opts.cleanup_timeout);
+  cleanup.retry.overall_deadline = opts.cleanup_timeout;  // its own, whatever retry_timeout is
   cleanup.request_timeout = std::min(cleanup.request_timeout, opts.cleanup_timeout);
   cleanup.connect_timeout = std::min(cleanup.connect_timeout, opts.cleanup_timeout);
   ASSIGN_OR_RETURN(auto cleanup_client, http::Client::Create(std::move(cleanup), clock));

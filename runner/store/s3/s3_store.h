@@ -16,9 +16,9 @@
 //    PUT, which leaves a race window between two writers (runner/vault/FORMAT.md).
 //  - Cancellation (http.cancel: SIGTERM, --timeout) stops the data path, never the cleanup:
 //    aborting a multipart upload (and listing the ones a retried initiate left behind) goes
-//    through a second client that ignores `cancel` and has its own short budget
-//    (`cleanup_timeout` per request, never past `cleanup_deadline`), so a stopped run leaves
-//    no pending upload behind.
+//    through a second client that ignores `cancel` and has its own short retry budget
+//    (`cleanup_timeout` per request, whatever retry_timeout is; never past
+//    `cleanup_deadline`), so a stopped run leaves no pending upload behind.
 //  - A CompleteMultipartUpload whose response was lost (the retry answers NoSuchUpload) is
 //    accepted when HEAD shows the object this upload wrote: its size and its multipart ETag
 //    (md5 of the parts' md5s, "-N") computed from the parts' ETags.
