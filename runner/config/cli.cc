@@ -126,6 +126,7 @@ base::Result<CommonFlags> GetCommonFlags(const ParsedFlags& p) {
   f.pushgateway = p.GetString("pushgateway");
   f.metrics_file = p.GetString("metrics-file");
   f.timeout = p.GetDuration("timeout");
+  f.retry_timeout = p.GetDuration("retry-timeout");
   f.dry_run = p.GetBool("dry-run");
   f.help = p.GetBool("help");
   f.version = p.GetBool("version");
@@ -180,6 +181,7 @@ ResolvedSettings ResolveSettings(const Config* cfg, const CommonFlags& f) {
     s.pushgateway = cfg->defaults.pushgateway;
     s.metrics_file = cfg->defaults.metrics_file;
     s.timeout = cfg->defaults.timeout;
+    if (cfg->defaults.retry_timeout) s.retry_timeout = *cfg->defaults.retry_timeout;
     s.kubeconfig = cfg->kubernetes.kubeconfig;
     s.context = cfg->kubernetes.context;
     s.kube_qps = cfg->kubernetes.qps;
@@ -190,6 +192,7 @@ ResolvedSettings ResolveSettings(const Config* cfg, const CommonFlags& f) {
   if (!f.pushgateway.empty()) s.pushgateway = f.pushgateway;
   if (!f.metrics_file.empty()) s.metrics_file = f.metrics_file;
   if (f.timeout) s.timeout = f.timeout;
+  if (f.retry_timeout) s.retry_timeout = *f.retry_timeout;
   if (!f.kubeconfig.empty()) s.kubeconfig = f.kubeconfig;
   if (!f.context.empty()) s.context = f.context;
   if (f.kube_qps) s.kube_qps = *f.kube_qps;

@@ -43,6 +43,8 @@ struct CommonFlags {
   std::string pushgateway;                // --pushgateway
   std::string metrics_file;               // --metrics-file
   std::optional<base::Duration> timeout;  // --timeout
+  // --retry-timeout
+  std::optional<base::Duration> retry_timeout;
   bool dry_run = false;
   bool help = false;
   bool version = false;
@@ -78,6 +80,7 @@ struct ResolvedSettings {
   std::string pushgateway;
   std::string metrics_file;
   std::optional<base::Duration> timeout;
+  base::Duration retry_timeout = kDefaultRetryTimeout;  // per request, within `timeout`
   std::string kubeconfig;
   std::string context;
   int kube_qps = kDefaultKubeQps;

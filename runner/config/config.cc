@@ -46,6 +46,7 @@ const std::vector<Field<Defaults>>& DefaultsFields() {
       StringField("pushgateway", &Defaults::pushgateway, CheckHttpUrl),
       StringField("metrics_file", &Defaults::metrics_file),
       DurationField("timeout", &Defaults::timeout),
+      DurationField("retry_timeout", &Defaults::retry_timeout),
   };
   return *fields;
 }

@@ -35,6 +35,10 @@ inline constexpr uint64_t kDefaultPartSize = uint64_t{8} << 20;
 inline constexpr int kMaxParallelParts = 64;
 inline constexpr int kDefaultParallelParts = 2;
 
+// How long a request is retried (S3, Kubernetes API) when [defaults] retry_timeout and
+// --retry-timeout are not given: a storage or API server outage shorter than this is ridden out.
+inline constexpr base::Duration kDefaultRetryTimeout = std::chrono::minutes(5);
+
 // [defaults]
 struct Defaults {
   std::string vault;                      // vault used when neither --vault nor --url is given
@@ -43,6 +47,8 @@ struct Defaults {
   std::string pushgateway;                // http(s) URL; empty: no push
   std::string metrics_file;               // node-exporter textfile; empty: none
   std::optional<base::Duration> timeout;  // whole-run deadline; unset: none
+  // How long one request is retried through failures and outages; unset: kDefaultRetryTimeout.
+  std::optional<base::Duration> retry_timeout;
 };
 
 // [vaults.NAME]

@@ -126,6 +126,8 @@ FlagSet::FlagSet(std::string program, std::string description)
   AddString("pushgateway", "URL", "Prometheus Pushgateway to push the run's metrics to");
   AddString("metrics-file", "FILE", "also write the metrics as a node-exporter textfile");
   AddDuration("timeout", "DURATION", "give up after DURATION, e.g. 10m or 1h30m");
+  AddDuration("retry-timeout", "DURATION",
+              "retry a failing S3 or API request for up to DURATION (default 5m)");
   AddBool("dry-run", "print what would change and change nothing");
   AddBool("help", "print this help and exit");
   AddBool("version", "print the version and exit");

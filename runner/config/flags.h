@@ -3,7 +3,7 @@
 // A FlagSet starts with the common flags every executable takes (ARCHITECTURE.md §1: --config,
 // --vault, --url, --endpoint, --region, --path-style, --ca-file, --kubeconfig, --context,
 // --kube-qps, --kube-burst, --output, --log-format, --pushgateway, --metrics-file, --timeout,
-// --dry-run, --help,
+// --retry-timeout, --dry-run, --help,
 // --version); the executable adds its own. Flags are only long ("--name value" or
 // "--name=value"); bool flags never take the next argument ("--path-style=false"); "--" ends the
 // flags; "-h" is --help. A scalar flag given twice keeps the last value; list and map flags

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <optional>
 
@@ -102,14 +103,37 @@ std::string HostOf(const std::string& url) {
   return url.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
-// Retry-After in seconds (the HTTP-date form is ignored), capped at an hour: the backoff's
-// deadline decides anyway, and a hostile value must not overflow.
-std::optional<std::chrono::milliseconds> RetryAfter(const Response& r) {
+// Retry-After in seconds or as an HTTP date, capped at an hour: the retry budget decides
+// anyway, and a hostile value must not overflow.
+std::optional<std::chrono::milliseconds> RetryAfter(const Response& r, base::TimePoint now) {
   std::string v = r.Get("retry-after");
+  if (v.empty()) return std::nullopt;
+  constexpr uint64_t kMaxSeconds = 3600;
   uint64_t secs = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
-  if (v.empty() || ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
-  return std::chrono::milliseconds(std::min<uint64_t>(secs, 3600) * 1000);
+  if (ec == std::errc() && end == v.data() + v.size()) {
+    return std::chrono::milliseconds(std::min(secs, kMaxSeconds) * 1000);
+  }
+  auto at = ParseHttpDate(v);
+  if (!at) return std::nullopt;
+  if (*at <= now) return std::chrono::milliseconds(0);
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*at - now);
+  return std::min(wait, std::chrono::milliseconds(kMaxSeconds * 1000));
+}
+
+// The attempt log of a request that gave up: every line when there are few, else the first
+// two and the last two (a five-minute outage makes dozens).
+std::string JoinAttemptLog(const std::vector<std::string>& log) {
+  std::string all;
+  for (size_t i = 0; i < log.size(); ++i) {
+    if (log.size() > 4 && i == 2) {
+      all += "; ... " + std::to_string(log.size() - 4) + " more";
+      i = log.size() - 3;
+      continue;
+    }
+    all += (all.empty() ? "" : "; ") + log[i];
+  }
+  return all;
 }
 
 }  // namespace
@@ -138,6 +162,17 @@ Verdict DefaultVerdict(const Response& r) {
     case 504: return Verdict::kRetry;
     default: return Verdict::kDone;
   }
+}
+
+std::optional<base::TimePoint> ParseHttpDate(std::string_view v) {
+  const std::string str(v);
+  for (const char* format :
+       {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"}) {
+    std::tm tm{};
+    const char* end = strptime(str.c_str(), format, &tm);
+    if (end != nullptr && *end == '\0') return std::chrono::system_clock::from_time_t(timegm(&tm));
+  }
+  return std::nullopt;
 }
 
 std::string UrlEncode(std::string_view s, bool keep_slash) {
@@ -198,10 +233,19 @@ Result<Response> Client::Attempt(Handle& h, const Request& req, bool* retriable)
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, opts_.user_agent.c_str());
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts_.connect_timeout.count()));
-  // The overall deadline stops new attempts; an attempt under way gets its full timeout, so a
-  // large part on a slow link is not cut short by the retries before it.
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(opts_.request_timeout.count()));
+  // The retry budget stops new attempts; an attempt under way gets its full timeout, so a large
+  // part on a slow link is not cut short by the retries before it. The run's deadline is
+  // stricter: no attempt outlives it.
+  auto connect_timeout = opts_.connect_timeout, request_timeout = opts_.request_timeout;
+  if (opts_.deadline) {
+    auto now = clock_.Steady();
+    connect_timeout =
+        std::max(std::chrono::milliseconds(1), opts_.deadline->Cap(connect_timeout, now));
+    request_timeout =
+        std::max(std::chrono::milliseconds(1), opts_.deadline->Cap(request_timeout, now));
+  }
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(request_timeout.count()));
   // S3 keys are signed as written: curl must not collapse "/./" or "/../" segments.
   curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
@@ -258,6 +302,10 @@ Result<Response> Client::Attempt(Handle& h, const Request& req, bool* retriable)
     if (rc == CURLE_ABORTED_BY_CALLBACK) {
       return base::Error(base::Code::kCancelled, "request to " + host + " cancelled");
     }
+    if (rc == CURLE_OPERATION_TIMEDOUT && DeadlinePassed()) {
+      return base::Error(base::Code::kDeadlineExceeded,
+                         "request to " + host + " stopped at the run's deadline: " + detail);
+    }
     if (t.body_too_large) {
       return base::Error(base::Code::kInternal, "response from " + host + " is larger than " +
                                                     std::to_string(opts_.max_response_body) +
@@ -290,18 +338,62 @@ Result<Response> Client::Attempt(Handle& h, const Request& req, bool* retriable)
   return resp;
 }
 
+bool Client::DeadlinePassed() const {
+  auto left = opts_.deadline ? opts_.deadline->Left(clock_.Steady()) : std::nullopt;
+  return left && left->count() <= 0;
+}
+
+// The answer of a request whose retries ran out: the last transient response itself (the
+// caller names it), or the last transport error with the attempts and why they stopped.
+Result<Response> Client::GiveUp(const Request& req, Result<Response> last, int attempts,
+                                std::vector<std::string> log, const base::Backoff& backoff) {
+  if (last.ok()) {
+    last->attempts = attempts;
+    last->attempt_log = std::move(log);
+    return last;
+  }
+  std::string why;
+  base::Code code = last.status().code();
+  switch (backoff.limit()) {
+    case base::RetryLimit::kBudget:
+      why = " over " + base::FormatDuration(backoff.Elapsed()) + " (retry_timeout " +
+            base::FormatDuration(opts_.retry.overall_deadline) + ")";
+      break;
+    case base::RetryLimit::kDeadline:
+      why = " (the run's deadline)";
+      code = base::Code::kDeadlineExceeded;
+      break;
+    default: break;
+  }
+  base::Status st(code, last.status().message() + " (gave up after " + std::to_string(attempts) +
+                            " attempts" + why + ": " + JoinAttemptLog(log) + ")");
+  if (backoff.limit() == base::RetryLimit::kBudget) {
+    st.WithHint(HostOf(req.url) +
+                " failed for longer than retry_timeout; raise retry_timeout (--retry-timeout) to "
+                "ride out longer outages");
+  }
+  return st;
+}
+
 Result<Response> Client::Do(const Request& req, const Hooks& hooks) {
-  base::Backoff backoff(opts_.retry, clock_);
+  base::Backoff backoff(opts_.retry, clock_, std::random_device{}(), opts_.deadline);
   std::vector<std::string> log;
   auto handle = Acquire();
+  struct ReleaseOnExit {
+    Client* c;
+    std::unique_ptr<Handle>& h;
+    ~ReleaseOnExit() { c->Release(std::move(h)); }
+  } release{this, handle};
   for (int attempt = 1;; ++attempt) {
+    if (DeadlinePassed()) {
+      return base::Error(base::Code::kDeadlineExceeded,
+                         "request to " + HostOf(req.url) + " not sent: the run's deadline passed" +
+                             (log.empty() ? "" : " (" + JoinAttemptLog(log) + ")"));
+    }
     Request r = req;
     if (hooks.sign) {
       auto extra = hooks.sign(r);
-      if (!extra.ok()) {
-        Release(std::move(handle));
-        return extra.status();
-      }
+      if (!extra.ok()) return extra.status();
       r.headers.insert(r.headers.end(), extra->begin(), extra->end());
     }
     bool retriable = false;
@@ -313,13 +405,11 @@ Result<Response> Client::Do(const Request& req, const Hooks& hooks) {
       if (v == Verdict::kDone) {
         resp->attempts = attempt;
         resp->attempt_log = std::move(log);
-        Release(std::move(handle));
         return resp;
       }
-      retry_after = RetryAfter(*resp);
+      retry_after = RetryAfter(*resp, clock_.Now());
       failure = "HTTP " + std::to_string(resp->status);
     } else if (!retriable) {
-      Release(std::move(handle));
       if (attempt == 1) return resp.status();
       return base::Error(resp.status().code(),
                          resp.status().message() + " (attempt " + std::to_string(attempt) + ")");
@@ -327,34 +417,12 @@ Result<Response> Client::Do(const Request& req, const Hooks& hooks) {
       failure = resp.status().message();
     }
     log.push_back("attempt " + std::to_string(attempt) + ": " + failure);
-    if (opts_.cancel && opts_.cancel->load()) {
-      Release(std::move(handle));
-      return base::Error(base::Code::kCancelled,
-                         "request to " + HostOf(req.url) + " cancelled after " + failure);
-    }
-    auto wait = backoff.Next(attempt, retry_after);
-    if (!wait) {
-      Release(std::move(handle));
-      if (resp.ok()) {  // the transient response is the answer; the caller names it
-        resp->attempts = attempt;
-        resp->attempt_log = std::move(log);
-        return resp;
-      }
-      std::string all;
-      for (const auto& l : log) all += (all.empty() ? "" : "; ") + l;
-      return base::Error(resp.status().code(), resp.status().message() + " (gave up after " +
-                                                   std::to_string(attempt) + " attempts: " + all +
-                                                   ")");
-    }
+    auto wait = Cancelled() ? std::nullopt : backoff.Next(attempt, retry_after);
+    if (!Cancelled() && !wait)
+      return GiveUp(req, std::move(resp), attempt, std::move(log), backoff);
     base::LogDebug("retrying request",
                    {{"method", req.method}, {"host", HostOf(req.url)}, {"after", failure}});
-    // Sleep in slices so a cancel (SIGTERM) ends the wait within 100 ms.
-    for (auto left = *wait; left.count() > 0; left -= std::chrono::milliseconds(100)) {
-      if (opts_.cancel && opts_.cancel->load()) break;
-      clock_.SleepFor(std::min(left, std::chrono::milliseconds(100)));
-    }
-    if (opts_.cancel && opts_.cancel->load()) {
-      Release(std::move(handle));
+    if (Cancelled() || !base::SleepUnlessCancelled(clock_, *wait, opts_.cancel)) {
       return base::Error(base::Code::kCancelled,
                          "request to " + HostOf(req.url) + " cancelled after " + failure);
     }

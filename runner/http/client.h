@@ -2,17 +2,21 @@
 //
 // A request is retried on transport failures (connection refused or reset, timeouts, a body
 // shorter than its Content-Length) and on responses the caller's classifier calls transient
-// (by default 500/502/503/504 and 429, honouring Retry-After), with exponential backoff and
-// jitter under an overall deadline. Before every attempt the `sign` hook adds fresh headers
-// (SigV4 signs the time). When retries run out, the result says how many attempts were made
-// and what each one got. Bodies are held in memory: callers bound them (S3 parts, range
-// chunks), which is what makes every request retriable. libcurl stays private to this module.
+// (by default 500/502/503/504 and 429, honouring Retry-After in seconds or as an HTTP date),
+// with capped exponential backoff and jitter for up to the retry budget (`retry.overall_deadline`,
+// the config's retry_timeout), never past `deadline` (the run's --timeout): no attempt and no
+// wait ends after it. Setting `cancel` aborts a transfer and a backoff sleep within 100 ms.
+// Before every attempt the `sign` hook adds fresh headers (SigV4 signs the time). When retries
+// run out, the result says how many attempts were made, for how long, and what they got. Bodies are
+// held in memory: callers bound them (S3 parts, range chunks), which is what makes every request
+// retriable. libcurl stays private to this module.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -62,6 +66,7 @@ struct ClientOptions {
   base::RetryPolicy retry;
   size_t max_response_body = 64u << 20;
   const std::atomic<bool>* cancel = nullptr;  // set (e.g. by SIGTERM) to abort transfers
+  const base::Deadline* deadline = nullptr;   // nothing waits past it (the run's --timeout)
 };
 
 struct Hooks {
@@ -95,12 +100,20 @@ class Client {
   void Release(std::unique_ptr<Handle> h);
   // One attempt; transport failures come back as a Status with `retriable` set.
   Result<Response> Attempt(Handle& h, const Request& req, bool* retriable);
+  Result<Response> GiveUp(const Request& req, Result<Response> last, int attempts,
+                          std::vector<std::string> log, const base::Backoff& backoff);
+  bool DeadlinePassed() const;
+  bool Cancelled() const { return opts_.cancel && opts_.cancel->load(); }
 
   ClientOptions opts_;
   base::Clock& clock_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Handle>> idle_;
 };
+
+// An HTTP date (RFC 9110: IMF-fixdate, and the obsolete RFC 850 and asctime forms), as in Date,
+// Last-Modified and Retry-After; nullopt when `v` is none of them.
+std::optional<base::TimePoint> ParseHttpDate(std::string_view v);
 
 // Percent-encodes for a URL path or query component (RFC 3986 unreserved kept).
 std::string UrlEncode(std::string_view s, bool keep_slash);

@@ -63,6 +63,13 @@ std::string Md5Base64(std::string_view data) {
   return std::string(reinterpret_cast<char*>(out), static_cast<size_t>(n));
 }
 
+std::string Md5Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr);
+  return HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
+}
+
 Status HashingSink::Write(std::string_view data) {
   hash_.Update(data);
   size_ += data.size();

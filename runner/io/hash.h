@@ -34,6 +34,8 @@ std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 
 std::string HexEncode(std::string_view bytes);
 // Base64 of the MD5 digest: the Content-MD5 header S3 requires on some requests.
 std::string Md5Base64(std::string_view data);
+// Hex of the MD5 digest: S3's ETags are made of it.
+std::string Md5Hex(std::string_view data);
 
 // Hashes and counts every byte written before passing it to `next` (borrowed).
 class HashingSink final : public Sink {

@@ -11,10 +11,10 @@
 
 namespace cairn::kube {
 
-Auth::Auth(const ClusterConfig& cfg, base::Clock& clock, ExecRunner run_exec)
+Auth::Auth(const ClusterConfig& cfg, base::Clock& clock, ExecRunner run_exec, ExecLimits limits)
     : cfg_(cfg), clock_(clock), run_exec_(std::move(run_exec)) {
   if (!run_exec_) {
-    run_exec_ = [](const ClusterConfig& c) { return RunExecPlugin(c); };
+    run_exec_ = [limits](const ClusterConfig& c) { return RunExecPlugin(c, limits); };
   }
 }
 

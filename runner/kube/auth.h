@@ -27,8 +27,9 @@ class Auth {
  public:
   using ExecRunner = std::function<base::Result<ExecCredential>(const ClusterConfig&)>;
 
-  // `run_exec` defaults to RunExecPlugin.
-  Auth(const ClusterConfig& cfg, base::Clock& clock, ExecRunner run_exec = nullptr);
+  // `run_exec` defaults to RunExecPlugin under `limits` (the run's deadline and cancel flag).
+  Auth(const ClusterConfig& cfg, base::Clock& clock, ExecRunner run_exec = nullptr,
+       ExecLimits limits = {});
 
   // The bearer token for the next attempt, "" when the config has none.
   base::Result<std::string> BearerToken();

@@ -68,7 +68,8 @@ bool BodyTooLarge(const Status& s) {
 
 Client::Client(ClusterConfig cfg, ClientOptions opts, base::Clock& clock)
     : cfg_(std::move(cfg)), opts_(std::move(opts)), clock_(clock) {
-  auth_ = std::make_unique<Auth>(cfg_, clock_);
+  auth_ = std::make_unique<Auth>(
+      cfg_, clock_, nullptr, ExecLimits{std::chrono::seconds(60), opts_.deadline, opts_.cancel});
   limiter_ = std::make_unique<TokenBucket>(opts_.qps, opts_.burst, clock_);
   in_flight_ = std::make_unique<Semaphore>(opts_.max_in_flight);
 }
@@ -108,6 +109,7 @@ Result<std::shared_ptr<http::Client>> Client::Transport() {
   o.retry = opts_.retry;
   o.user_agent = opts_.user_agent;
   o.cancel = opts_.cancel;
+  o.deadline = opts_.deadline;
   auto c = http::Client::Create(std::move(o), clock_);
   if (!c.ok()) return c.status().Wrap("kubernetes client for " + cfg_.server);
   http_ = std::shared_ptr<http::Client>(std::move(c).value());

@@ -44,6 +44,8 @@ struct ClientOptions {
   base::RetryPolicy retry;
   std::string user_agent = "cairn";
   const std::atomic<bool>* cancel = nullptr;  // added: set (SIGTERM) to abort transfers
+  // The run's deadline: no request, retry wait or exec plugin outlives it.
+  const base::Deadline* deadline = nullptr;
 };
 
 struct ListOptions {

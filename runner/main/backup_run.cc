@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   wiring::RunControl control(opts.policy.timeout);
   std::atomic<bool>& cancel = control.cancel();
   config::ResolvedSettings data_settings = inv.settings;
-  auto status_store = wiring::OpenStore(vc, inv.settings);
+  auto status_store = wiring::OpenStore(vc, inv.settings, control.ReportPath());
   if (!status_store.ok()) {
     if (status_store.status().code() == base::Code::kInvalidArgument) {
       return Usage(status_store.status().message());
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "BackupFailed: %s\n", status_store.status().message().c_str());
     return wiring::kExitFailed;
   }
-  auto data_store = wiring::OpenStore(vc, inv.settings, &cancel);
+  auto data_store = wiring::OpenStore(vc, inv.settings, control.DataPath());
   vault::Layout layout = wiring::LayoutFor(vc);
 
   if (auto min = inv.flags.GetDuration("min-interval")) {
@@ -130,15 +130,14 @@ int main(int argc, char** argv) {
   // The cluster: one client for the data path (cancellable), one for reporting.
   auto cluster_cfg = kube::LoadClusterConfig({inv.settings.kubeconfig, inv.settings.context});
   if (!cluster_cfg.ok()) return Usage(cluster_cfg.status().message());
-  kube::ClientOptions kopts = wiring::KubeClientOptions(inv.settings);
-  kopts.cancel = &cancel;
+  kube::ClientOptions kopts = wiring::KubeClientOptions(inv.settings, control.DataPath());
   auto kube = kube::Client::Create(*cluster_cfg, kopts);
   if (!kube.ok()) return Usage(kube.status().message());
   std::vector<std::string> warnings;
-  std::unique_ptr<kube::Client> report_kube = wiring::OpenCluster(inv, &warnings);
+  std::unique_ptr<kube::Client> report_kube =
+      wiring::OpenCluster(inv, &warnings, control.ReportPath());
   if (!report_kube) {
-    kube::ClientOptions ro = wiring::KubeClientOptions(inv.settings);
-    ro.retry.overall_deadline = std::chrono::milliseconds(20'000);
+    kube::ClientOptions ro = wiring::KubeClientOptions(inv.settings, control.ReportPath());
     auto rk = kube::Client::Create(*cluster_cfg, ro);
     if (rk.ok()) report_kube = std::move(rk).value();
   }

@@ -102,7 +102,14 @@ int main(int argc, char** argv) {
   opts.spool_dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
   opts.policy_name = policy->name;
 
-  auto store = wiring::OpenStore(inv.vault.vault, inv.settings);
+  // SIGTERM, SIGINT and the restore's timeout stop it between objects; reads of the vault are
+  // bounded by the deadline, and the final status is written on the uncancellable path.
+  wiring::RunControl control(policy->timeout);
+  // One store for reads and the status: never cancelled (the restore checks between objects),
+  // within the run's deadline, and the final status within the grace after it.
+  auto store = wiring::OpenStore(
+      inv.vault.vault, inv.settings,
+      wiring::Bounds{nullptr, &control.final_deadline(), &control.final_deadline(), std::nullopt});
   if (!store.ok()) {
     if (store.status().code() == base::Code::kInvalidArgument) {
       return Usage(store.status().message());
@@ -112,11 +119,8 @@ int main(int argc, char** argv) {
   }
   auto cluster_cfg = kube::LoadClusterConfig({inv.settings.kubeconfig, inv.settings.context});
   if (!cluster_cfg.ok()) return Usage(cluster_cfg.status().message());
-  // SIGTERM, SIGINT and the restore's timeout stop it between objects.
-  wiring::RunControl control(policy->timeout);
 
-  kube::ClientOptions ro = wiring::KubeClientOptions(inv.settings);
-  ro.retry.overall_deadline = std::chrono::milliseconds(20'000);
+  kube::ClientOptions ro = wiring::KubeClientOptions(inv.settings, control.ReportPath());
   auto report_kube = kube::Client::Create(*cluster_cfg, ro);
   if (!report_kube.ok()) return Usage(report_kube.status().message());
   std::vector<std::string> warnings;
@@ -129,8 +133,8 @@ int main(int argc, char** argv) {
   ops::restore::Deps deps{**store,
                           wiring::LayoutFor(inv.vault.vault),
                           [&]() -> base::Result<std::unique_ptr<kube::Client>> {
-                            kube::ClientOptions ko = wiring::KubeClientOptions(inv.settings);
-                            ko.cancel = &control.cancel();
+                            kube::ClientOptions ko =
+                                wiring::KubeClientOptions(inv.settings, control.DataPath());
                             return kube::Client::Create(*cluster_cfg, ko);
                           },
                           reporter,

@@ -85,11 +85,22 @@ kube::ClientOptions KubeClientOptions(const config::ResolvedSettings& settings) 
   o.user_agent = Version();
   o.qps = settings.kube_qps;
   o.burst = settings.kube_burst;
+  o.retry.overall_deadline =
+      std::chrono::duration_cast<std::chrono::milliseconds>(settings.retry_timeout);
   return o;
 }
 
-std::unique_ptr<kube::Client> OpenCluster(const Invocation& inv,
-                                          std::vector<std::string>* warnings) {
+kube::ClientOptions KubeClientOptions(const config::ResolvedSettings& settings,
+                                      const Bounds& bounds) {
+  kube::ClientOptions o = KubeClientOptions(settings);
+  o.cancel = bounds.cancel;
+  o.deadline = bounds.deadline;
+  if (bounds.retry_timeout) o.retry.overall_deadline = *bounds.retry_timeout;
+  return o;
+}
+
+std::unique_ptr<kube::Client> OpenCluster(const Invocation& inv, std::vector<std::string>* warnings,
+                                          const Bounds& bounds) {
   const config::ResolvedSettings& s = inv.settings;
   bool in_pod = !Env("KUBERNETES_SERVICE_HOST").empty();
   if (s.kubeconfig.empty() && !in_pod) {
@@ -102,9 +113,9 @@ std::unique_ptr<kube::Client> OpenCluster(const Invocation& inv,
     base::LogWarn("cluster reporting disabled", {{"error", cfg.status().message()}});
     return nullptr;
   }
-  kube::ClientOptions opts = KubeClientOptions(s);
+  kube::ClientOptions opts = KubeClientOptions(s, bounds);
   // Reporting must not hold a run up: a short deadline, then a warning.
-  opts.retry.overall_deadline = std::chrono::milliseconds(20'000);
+  opts.retry.overall_deadline = std::min(opts.retry.overall_deadline, kReportRetryTimeout);
   auto client = kube::Client::Create(std::move(cfg).value(), opts);
   if (!client.ok()) {
     warnings->push_back("cluster reporting disabled: " + client.status().message());
@@ -129,6 +140,12 @@ std::string DescribeVault(const config::VaultConfig& v) {
 base::Result<std::unique_ptr<store::ObjectStore>> OpenStore(const config::VaultConfig& v,
                                                             const config::ResolvedSettings& s,
                                                             const std::atomic<bool>* cancel) {
+  return OpenStore(v, s, Bounds{cancel, nullptr, nullptr, std::nullopt});
+}
+
+base::Result<std::unique_ptr<store::ObjectStore>> OpenStore(const config::VaultConfig& v,
+                                                            const config::ResolvedSettings& s,
+                                                            const Bounds& bounds) {
   if (v.location.scheme == config::VaultUrl::Scheme::kFile) {
     auto posix = store::PosixStore::Open(v.location.path);
     if (!posix.ok()) return posix.status();
@@ -150,7 +167,11 @@ base::Result<std::unique_ptr<store::ObjectStore>> OpenStore(const config::VaultC
   o.http.ca_file = !v.ca_file.empty() ? v.ca_file : Env("AWS_CA_BUNDLE");
   o.http.insecure_skip_verify = v.insecure_skip_tls_verify;
   o.http.user_agent = Version();
-  o.http.cancel = cancel;
+  o.http.cancel = bounds.cancel;
+  o.http.deadline = bounds.deadline;
+  o.cleanup_deadline = bounds.cleanup_deadline;
+  o.http.retry.overall_deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
+      bounds.retry_timeout ? *bounds.retry_timeout : s.retry_timeout);
   if (v.insecure_skip_tls_verify) {
     base::LogWarn("TLS verification of the S3 endpoint is disabled (insecure_skip_tls_verify)");
   }
@@ -179,22 +200,51 @@ extern "C" void OnStopSignal(int sig) {
 }
 }  // namespace
 
-RunControl::RunControl(std::optional<base::Duration> timeout) : timeout_(timeout) {
+RunControl::RunControl(std::optional<base::Duration> timeout, std::chrono::milliseconds grace)
+    : timeout_(timeout), grace_(grace) {
   std::signal(SIGTERM, OnStopSignal);
   std::signal(SIGINT, OnStopSignal);
-  if (!timeout_) return;
-  timer_ = std::thread([this] {
-    std::unique_lock<std::mutex> l(mu_);
-    if (!cv_.wait_for(l, *timeout_, [this] { return stop_; }) && !g_cancel.load()) {
-      timed_out_ = true;
-      g_cancel = true;
-    }
-  });
+  if (timeout_) {
+    timeout_at_ = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(*timeout_);
+    // The cancel (with its reason) comes first; the deadline is the backstop just after it.
+    deadline_.Set(timeout_at_ + kDeadlineAfterCancel);
+    final_.Set(timeout_at_ + grace_);
+  }
+  timer_ = std::thread([this] { Watch(); });
 }
 
 RunControl::~RunControl() { Stop(); }
 
 std::atomic<bool>& RunControl::cancel() { return g_cancel; }
+
+Bounds RunControl::DataPath() { return Bounds{&g_cancel, &deadline_, &final_, std::nullopt}; }
+
+Bounds RunControl::ReportPath() const {
+  return Bounds{nullptr, &final_, &final_, kReportRetryTimeout};
+}
+
+// Until the run stops: the timeout sets the cancel flag; a cancel (signal or timeout) starts
+// the final writes' grace. Polls every 50 ms (a signal handler can only set flags).
+void RunControl::Watch() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    if (timeout_ && std::chrono::steady_clock::now() >= timeout_at_ && !g_cancel.load()) {
+      timed_out_ = true;
+      g_cancel = true;
+    }
+    if (g_cancel.load()) {
+      ArmFinal();
+      return;
+    }
+    cv_.wait_for(l, std::chrono::milliseconds(50), [this] { return stop_; });
+  }
+}
+
+void RunControl::ArmFinal() {
+  if (final_armed_.exchange(true)) return;
+  final_.Set(std::chrono::steady_clock::now() + grace_);
+}
 
 void RunControl::Stop() {
   {
@@ -203,6 +253,7 @@ void RunControl::Stop() {
   }
   cv_.notify_all();
   if (timer_.joinable()) timer_.join();
+  ArmFinal();
 }
 
 std::string RunControl::Reason() const {

@@ -5,7 +5,10 @@
 // and an Event in the cluster when there is one (report/cluster.h), and, when the run failed,
 // the one-line reason to the termination-message file (/dev/termination-log in a pod) so
 // `kubectl describe pod` shows it. What cannot be written is returned as warnings for the
-// run's status (no RBAC for events, API server down), never as the run's error.
+// run's status (no RBAC for events, API server down), never as the run's error. The store and
+// cluster client it is given must be on the final path (wiring::RunControl::ReportPath): not
+// stopped by the run's cancellation, bounded by the run's deadline and then by the final
+// writes' grace, so a cancelled or timed-out run still records why it failed.
 #pragma once
 
 #include <optional>

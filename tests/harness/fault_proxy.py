@@ -167,7 +167,7 @@ class FaultState:
     """Config + RNG + counters, all guarded by one lock."""
 
     COUNTERS = ("requests", "forwarded", "error", "reset", "truncate", "corrupt",
-                "latency", "upstream_error")
+                "latency", "upstream_error", "outages")
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -444,11 +444,13 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.upstream = Upstream(self.server.upstream_host, self.server.upstream_port)
         self._reset_done = False
+        self.server.track(self.connection, True)
 
     def finish(self):
         try:
             super().finish()
         finally:
+            self.server.track(self.connection, False)
             self.upstream.close()
 
     def log_message(self, fmt, *args):
@@ -582,6 +584,15 @@ class ProxyHandler(BaseHTTPRequestHandler):
             if route == "clear-stats" and m == "POST":
                 state.clear_stats()
                 return self.admin_reply(200, state.snapshot())
+            if route == "outage" and m == "POST":
+                seconds = float(json.loads(body.decode() or "{}").get("seconds", 0))
+                if not 0 < seconds <= 3600:
+                    raise ValueError("outage needs 0 < seconds <= 3600")
+                state.bump("outages")
+                self.close_connection = True
+                self.admin_reply(200, {"outage_seconds": seconds})
+                self.server.start_outage(seconds, keep=self.connection)
+                return None
             return self.admin_reply(404, {"error": "unknown admin endpoint %s %s" % (m, self.path)})
         except (ConfigError, ValueError) as e:
             return self.admin_reply(400, {"error": str(e)})
@@ -838,11 +849,61 @@ class FaultProxyServer(ThreadingHTTPServer):
         self.upstream_port = upstream_port
         self.state = state
         self.verbosity = verbosity
+        self.conns = set()
+        self.conns_lock = threading.Lock()
+        self.outage_over = None
         super().__init__((host, port), ProxyHandler)
 
     def handle_error(self, request, client_address):
         if self.verbosity >= 1:
             super().handle_error(request, client_address)
+
+    # -- outage: the port refuses connections for a while ------------------
+
+    def track(self, conn, add):
+        with self.conns_lock:
+            (self.conns.add if add else self.conns.discard)(conn)
+
+    def start_outage(self, seconds, keep=None):
+        """Closes the listening socket and resets every open client connection (but `keep`, the
+        admin request's own), so clients see ECONNREFUSED / ECONNRESET; after `seconds` the port
+        listens again. serve_forever is stopped meanwhile (run_server restarts it)."""
+        if self.verbosity >= 1:
+            sys.stderr.write("fault_proxy: outage: refusing connections for %.1f s\n" % seconds)
+            sys.stderr.flush()
+        self.outage_over = threading.Event()
+        threading.Thread(target=self._outage, args=(seconds, keep), daemon=True).start()
+
+    def _outage(self, seconds, keep):
+        self.shutdown()  # serve_forever returns; run_server waits for outage_over
+        port = self.server_address[1]
+        self.socket.close()
+        with self.conns_lock:
+            conns = [c for c in self.conns if c is not keep]
+        for c in conns:
+            try:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        time.sleep(seconds)
+        self.socket = socket.socket(self.address_family, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind((self.server_address[0], port))
+        self.socket.listen(self.request_queue_size)
+        if self.verbosity >= 1:
+            sys.stderr.write("fault_proxy: outage over: listening again\n")
+            sys.stderr.flush()
+        self.outage_over.set()
+
+    def run(self):
+        """serve_forever, restarted after each outage."""
+        while True:
+            self.outage_over = None
+            self.serve_forever(poll_interval=0.2)
+            if self.outage_over is None:
+                return
+            self.outage_over.wait()
 
 
 # ---------------------------------------------------------------------------
@@ -909,7 +970,7 @@ def main(argv=None):
     host = args.listen[0]
     print("listening on %s:%d" % ("[%s]" % host if ":" in host else host, port), flush=True)
     try:
-        srv.serve_forever(poll_interval=0.2)
+        srv.run()
     except KeyboardInterrupt:
         pass
     finally:

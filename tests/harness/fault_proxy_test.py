@@ -496,6 +496,32 @@ class FaultProxyTest(unittest.TestCase):
         cleared = self.admin("POST", "/__fault/clear-stats")
         self.assertEqual(cleared["requests"], 0)
 
+    def test_outage_refuses_connections_then_recovers(self):
+        before = self.stats()["outages"]
+        idle = self.conn()
+        r, _ = self.get("/obj/1", idle)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(self.admin("POST", "/__fault/outage", {"seconds": 1.5}),
+                         {"outage_seconds": 1.5})
+        time.sleep(0.3)
+        # New connections are refused, and the kept-alive one was reset.
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+        with self.assertRaises((ConnectionError, http.client.HTTPException, OSError)):
+            self.get("/obj/2", idle)
+        idle.close()
+        deadline = time.time() + 10
+        while True:
+            try:
+                r, data = self.get("/obj/3")
+                break
+            except ConnectionRefusedError:
+                self.assertLess(time.time(), deadline, "the port never listened again")
+                time.sleep(0.1)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(self.stats()["outages"], before + 1)
+        self.admin("POST", "/__fault/outage", {"seconds": 0}, expect=400)
+
     def test_upstream_down_gives_502(self):
         # a second proxy pointing at a closed port
         s = socket.socket()

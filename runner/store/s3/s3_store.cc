@@ -14,12 +14,6 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-std::optional<std::time_t> ParseHttpDate(const std::string& v) {
-  std::tm tm{};
-  if (!strptime(v.c_str(), "%a, %d %b %Y %H:%M:%S", &tm)) return std::nullopt;
-  return timegm(&tm);
-}
-
 http::Verdict S3Verdict(const http::Response& r) {
   if (http::DefaultVerdict(r) == http::Verdict::kRetry) return http::Verdict::kRetry;
   // S3 asks to retry these although their status is 4xx.
@@ -93,8 +87,12 @@ base::Result<S3Endpoint> ResolveEndpoint(const S3Options& o) {
 }
 
 S3Store::S3Store(S3Options opts, S3Endpoint ep, std::unique_ptr<http::Client> client,
-                 base::Clock& clock)
-    : opts_(std::move(opts)), ep_(std::move(ep)), client_(std::move(client)), clock_(clock) {}
+                 std::unique_ptr<http::Client> cleanup, base::Clock& clock)
+    : opts_(std::move(opts)),
+      ep_(std::move(ep)),
+      client_(std::move(client)),
+      cleanup_client_(std::move(cleanup)),
+      clock_(clock) {}
 
 S3Store::~S3Store() = default;
 
@@ -114,8 +112,15 @@ Result<std::unique_ptr<S3Store>> S3Store::Create(S3Options opts, base::Clock& cl
   base::RegisterSecret(opts.credentials.session_token);
   opts.http.max_response_body = std::max<size_t>(opts.read_chunk + (1u << 20), 16u << 20);
   ASSIGN_OR_RETURN(auto client, http::Client::Create(opts.http, clock));
-  return std::unique_ptr<S3Store>(
-      new S3Store(std::move(opts), std::move(ep), std::move(client), clock));
+  http::ClientOptions cleanup = opts.http;
+  cleanup.cancel = nullptr;
+  cleanup.deadline = opts.cleanup_deadline;
+  cleanup.retry.overall_deadline = opts.cleanup_timeout;  // its own, whatever retry_timeout is
+  cleanup.request_timeout = std::min(cleanup.request_timeout, opts.cleanup_timeout);
+  cleanup.connect_timeout = std::min(cleanup.connect_timeout, opts.cleanup_timeout);
+  ASSIGN_OR_RETURN(auto cleanup_client, http::Client::Create(std::move(cleanup), clock));
+  return std::unique_ptr<S3Store>(new S3Store(std::move(opts), std::move(ep), std::move(client),
+                                              std::move(cleanup_client), clock));
 }
 
 std::string S3Store::Describe() const {
@@ -154,10 +159,12 @@ Result<http::Response> S3Store::Send(const Call& call) {
     sr.payload_sha256 = payload_hash;
     return s3::SignV4(sr, opts_.credentials, opts_.region, "s3", clock_.Now());
   };
-  auto resp = client_->Do(req, hooks);
+  http::Client& client = call.path == Path::kCleanup ? *cleanup_client_ : *client_;
+  auto resp = client.Do(req, hooks);
   if (resp.ok()) {
-    if (auto server = ParseHttpDate(resp->Get("date"))) {
-      skew_seconds_ = *server - std::chrono::system_clock::to_time_t(clock_.Now());
+    if (auto server = http::ParseHttpDate(resp->Get("date"))) {
+      skew_seconds_ =
+          std::chrono::duration_cast<std::chrono::seconds>(*server - clock_.Now()).count();
       skew_known_ = true;
     }
   }
@@ -261,9 +268,7 @@ Result<ObjectInfo> S3Store::Head(std::string_view key) {
   info.etag = s3internal::StripQuotes(r.Get("etag"));
   info.storage_class = r.Get("x-amz-storage-class");
   if (info.storage_class.empty()) info.storage_class = "STANDARD";
-  if (auto t = ParseHttpDate(r.Get("last-modified"))) {
-    info.last_modified = std::chrono::system_clock::from_time_t(*t);
-  }
+  if (auto t = http::ParseHttpDate(r.Get("last-modified"))) info.last_modified = *t;
   return info;
 }
 
@@ -326,10 +331,18 @@ Status S3Store::Delete(const std::vector<std::string>& keys) {
 }
 
 Result<std::vector<PendingUpload>> S3Store::ListPendingUploads(std::string_view prefix) {
+  return ListUploads(prefix, Path::kData);
+}
+
+Status S3Store::AbortPendingUpload(const PendingUpload& upload) {
+  return AbortUpload(upload, Path::kData);
+}
+
+Result<std::vector<PendingUpload>> S3Store::ListUploads(std::string_view prefix, Path path) {
   std::vector<PendingUpload> out;
   std::string key_marker, id_marker;
   while (true) {
-    Call call{"GET", "", {{"uploads", ""}}, {}, {}};
+    Call call{"GET", "", {{"uploads", ""}}, {}, {}, path};
     if (!prefix.empty()) call.query.emplace_back("prefix", std::string(prefix));
     if (!key_marker.empty()) call.query.emplace_back("key-marker", key_marker);
     if (!id_marker.empty()) call.query.emplace_back("upload-id-marker", id_marker);
@@ -350,8 +363,8 @@ Result<std::vector<PendingUpload>> S3Store::ListPendingUploads(std::string_view 
   return out;
 }
 
-Status S3Store::AbortPendingUpload(const PendingUpload& upload) {
-  Call call{"DELETE", upload.key, {{"uploadId", upload.upload_id}}, {}, {}};
+Status S3Store::AbortUpload(const PendingUpload& upload, Path path) {
+  Call call{"DELETE", upload.key, {{"uploadId", upload.upload_id}}, {}, {}, path};
   ASSIGN_OR_RETURN(http::Response r, Send(call));
   if (r.status == 204 || r.status == 200 || r.status == 404) return Status::Ok();
   return ResponseError(What("abort upload of", upload.key), r);

@@ -14,11 +14,20 @@
 //  - Conditional create sends If-None-Match: * (412 means the key exists). With
 //    `conditional_create = false` (servers that ignore the header) it falls back to HEAD then
 //    PUT, which leaves a race window between two writers (runner/vault/FORMAT.md).
+//  - Cancellation (http.cancel: SIGTERM, --timeout) stops the data path, never the cleanup:
+//    aborting a multipart upload (and listing the ones a retried initiate left behind) goes
+//    through a second client that ignores `cancel` and has its own short retry budget
+//    (`cleanup_timeout` per request, whatever retry_timeout is; never past
+//    `cleanup_deadline`), so a stopped run leaves no pending upload behind.
+//  - A CompleteMultipartUpload whose response was lost (the retry answers NoSuchUpload) is
+//    accepted when HEAD shows the object this upload wrote: its size and its multipart ETag
+//    (md5 of the parts' md5s, "-N") computed from the parts' ETags.
 //  - Errors read like: unable to put 'k' in bucket 'b': s3: service returned error:
 //    StatusCode=403, ErrorCode=AccessDenied, ErrorMessage="...", RequestId=...
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +52,10 @@ struct S3Options {
   uint64_t read_chunk = 8u << 20;
   std::string storage_class;  // default for puts; empty = bucket default
   http::ClientOptions http;
+  // Aborts of multipart uploads: their own budget per request, and a deadline that moves when
+  // the run stops (the run's final writes, report/); not stopped by http.cancel.
+  std::chrono::milliseconds cleanup_timeout{15'000};
+  const base::Deadline* cleanup_deadline = nullptr;
 };
 
 // Resolves the endpoint URL and addressing style from the options (public for tests).
@@ -75,6 +88,8 @@ class S3Store final : public ObjectStore {
 
   std::optional<std::chrono::seconds> ObservedClockSkew() const override;
 
+  // Which client sends a request: the data path (cancellable) or the cleanup path.
+  enum class Path { kData, kCleanup };
   // One signed request (public for the multipart sink and the range reader).
   struct Call {
     std::string method = "GET";
@@ -82,19 +97,26 @@ class S3Store final : public ObjectStore {
     std::vector<http::Header> query;
     std::vector<http::Header> headers;
     std::string_view body;
+    Path path = Path::kData;
   };
+  // ListPendingUploads / AbortPendingUpload on a chosen path (the multipart sink's cleanup).
+  Result<std::vector<PendingUpload>> ListUploads(std::string_view prefix, Path path);
+  Status AbortUpload(const PendingUpload& upload, Path path);
   Result<http::Response> Send(const Call& call);
   // Builds the error for a non-success response: "<what>: s3: service returned error: ...".
   Status ResponseError(std::string_view what, const http::Response& r) const;
   const S3Options& options() const { return opts_; }
+  base::Clock& clock() const { return clock_; }
 
  private:
-  S3Store(S3Options opts, S3Endpoint ep, std::unique_ptr<http::Client> client, base::Clock& clock);
+  S3Store(S3Options opts, S3Endpoint ep, std::unique_ptr<http::Client> client,
+          std::unique_ptr<http::Client> cleanup, base::Clock& clock);
   std::string What(std::string_view verb, std::string_view key) const;
 
   S3Options opts_;
   S3Endpoint ep_;
   std::unique_ptr<http::Client> client_;
+  std::unique_ptr<http::Client> cleanup_client_;
   base::Clock& clock_;
   std::atomic<int64_t> skew_seconds_{0};
   std::atomic<bool> skew_known_{false};

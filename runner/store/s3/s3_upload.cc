@@ -4,18 +4,55 @@
 #include <thread>
 
 #include "base/log.h"
+#include "base/retry.h"
+#include "io/hash.h"
 #include "store/s3/s3_internal.h"
 #include "store/s3/xml.h"
 
 namespace cairn::store::s3internal {
 namespace {
 
-// A finished part: its number and ETag, and its buffer, handed back for reuse.
+// A finished part: its number, ETag and size, and its buffer, handed back for reuse.
 struct PartDone {
   int number = 0;
   std::string etag;
   std::string buffer;
+  uint64_t size = 0;
 };
+
+// Slack around this run's clock when telling its uploads from others' by their start time.
+constexpr std::chrono::seconds kInitiatedSlack{5};
+
+std::optional<std::string> HexDecode(std::string_view hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> MultipartEtag(const std::vector<std::pair<int, std::string>>& parts) {
+  std::string digests;
+  for (const auto& [number, etag] : parts) {
+    auto raw = HexDecode(StripQuotes(etag));
+    if (!raw || raw->size() != 16) return std::nullopt;  // not an MD5 (SSE-KMS, some gateways)
+    digests += *raw;
+  }
+  return io::Md5Hex(digests) + "-" + std::to_string(parts.size());
+}
+
+namespace {
 using PartResult = Result<PartDone>;
 
 class UploadSink final : public io::Sink {
@@ -81,12 +118,14 @@ class UploadSink final : public io::Sink {
     Abort();
   }
 
+  // Runs on the cleanup path: a cancelled run still aborts what it started.
   void Abort() override {
     if (done_) return;
     done_ = true;
     Drain(0).IgnoreError();
     if (upload_id_.empty()) return;
-    Status st = store_->AbortPendingUpload(PendingUpload{key_, upload_id_, {}});
+    Status st = store_->AbortUpload(PendingUpload{key_, upload_id_, {}}, S3Store::Path::kCleanup);
+    if (st.ok()) st = AbortOrphans(S3Store::Path::kCleanup);
     if (!st.ok()) {
       // gc removes what is left; the upload never becomes visible.
       base::LogWarn("unable to abort multipart upload; gc will remove it",
@@ -105,11 +144,30 @@ class UploadSink final : public io::Sink {
     if (!opts_.storage_class.empty()) {
       call.headers.emplace_back("x-amz-storage-class", opts_.storage_class);
     }
+    initiated_after_ = store_->clock().Now();
     ASSIGN_OR_RETURN(http::Response r, store_->Send(call));
     if (r.status != 200) return store_->ResponseError(What(), r);
     auto id = s3::ParseInitiateMultipartUpload(r.body);
     if (!id.ok()) return id.status().Wrap(What());
     upload_id_ = *id;
+    initiate_attempts_ = r.attempts;
+    return Status::Ok();
+  }
+
+  // An initiate whose response was lost and was sent again may have started uploads this run
+  // never heard of: those for this key, started since this run's initiate (server clock), are
+  // aborted. Another run cannot be writing the same key then: backup names are claimed first.
+  Status AbortOrphans(S3Store::Path path) {
+    if (initiate_attempts_ <= 1) return Status::Ok();
+    ASSIGN_OR_RETURN(auto uploads, store_->ListUploads(key_, path));
+    auto skew = store_->ObservedClockSkew().value_or(std::chrono::seconds(0));
+    base::TimePoint since = initiated_after_ + skew - kInitiatedSlack;
+    for (const auto& u : uploads) {
+      if (u.key != key_ || u.upload_id == upload_id_ || u.initiated < since) continue;
+      base::LogInfo("aborting an upload left by a retried initiate",
+                    {{"key", key_}, {"upload", u.upload_id}});
+      RETURN_IF_ERROR(store_->AbortUpload(u, path));
+    }
     return Status::Ok();
   }
 
@@ -120,6 +178,7 @@ class UploadSink final : public io::Sink {
       inflight_.pop_front();
       if (r.ok()) {
         etags_.emplace_back(r->number, std::move(r->etag));
+        uploaded_bytes_ += r->size;
         r->buffer.clear();
         spare_.push_back(std::move(r->buffer));
       } else if (error_.ok()) {
@@ -151,15 +210,18 @@ class UploadSink final : public io::Sink {
          body = std::move(body)]() mutable -> PartResult {
           S3Store::Call call{
               "PUT", key, {{"partNumber", std::to_string(number)}, {"uploadId", id}}, {}, body};
-          ASSIGN_OR_RETURN(http::Response r, store->Send(call));
           std::string what = "unable to upload part " + std::to_string(number) + " of '" + key +
                              "' to bucket '" + store->options().bucket + "'";
+          auto sent = store->Send(call);
+          if (!sent.ok()) return sent.status().Wrap(what);
+          http::Response& r = *sent;
           if (r.status != 200) return store->ResponseError(what, r);
           std::string etag = r.Get("etag");
           if (etag.empty()) {
             return base::Error(base::Code::kInternal, what + ": response has no ETag");
           }
-          return PartDone{number, std::move(etag), std::move(body)};
+          uint64_t size = body.size();
+          return PartDone{number, std::move(etag), std::move(body), size};
         }));
     return Status::Ok();
   }
@@ -173,6 +235,7 @@ class UploadSink final : public io::Sink {
     if (opts_.if_none_match && store_->Head(key_).ok()) {
       return base::Error(base::Code::kAlreadyExists, "object '" + key_ + "' already exists");
     }
+    RETURN_IF_ERROR(AbortOrphans(S3Store::Path::kData));
     // A Complete can fail inside a 200 response; InternalError there is retried.
     for (int attempt = 1;; ++attempt) {
       S3Store::Call call{"POST", key_, {{"uploadId", upload_id_}}, {}, body};
@@ -184,6 +247,9 @@ class UploadSink final : public io::Sink {
       if (r.status == 412) {
         return base::Error(base::Code::kAlreadyExists, "object '" + key_ + "' already exists");
       }
+      if (r.status == 404 && r.body.find("<Code>NoSuchUpload</Code>") != std::string::npos) {
+        return AcceptIfCompleted(store_->ResponseError(What(), r));
+      }
       if (r.status != 200) return store_->ResponseError(What(), r);
       auto parsed = s3::ParseCompleteMultipartUpload(r.body);
       if (!parsed.ok()) return parsed.status().Wrap(What());
@@ -194,8 +260,31 @@ class UploadSink final : public io::Sink {
             base::Code::kUnavailable,
             What() + ": complete failed: " + parsed->error.code + " " + parsed->error.message);
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(500) * attempt);
+      if (!base::SleepUnlessCancelled(store_->clock(), std::chrono::milliseconds(500) * attempt,
+                                      store_->options().http.cancel)) {
+        return base::Error(base::Code::kCancelled, What() + ": cancelled");
+      }
     }
+  }
+
+  // NoSuchUpload from a Complete: an earlier attempt whose response was lost may have
+  // completed it. The object under the key is this upload's when its size and multipart ETag
+  // are those of the parts this run uploaded.
+  Status AcceptIfCompleted(const Status& no_such_upload) {
+    auto expected = MultipartEtag(etags_);
+    if (!expected) return no_such_upload;
+    auto head = store_->Head(key_);
+    if (!head.ok()) return no_such_upload;
+    if (head->etag != *expected || head->size != uploaded_bytes_) {
+      return base::Error(base::Code::kDataLoss,
+                         What() +
+                             ": the upload is gone and the object under the key is not the "
+                             "one this run wrote (ETag " +
+                             head->etag + ", want " + *expected + ")");
+    }
+    base::LogInfo("multipart upload was completed by an attempt whose response was lost",
+                  {{"key", key_}, {"etag", *expected}});
+    return Status::Ok();
   }
 
   S3Store* store_;
@@ -207,6 +296,9 @@ class UploadSink final : public io::Sink {
   std::deque<std::future<PartResult>> inflight_;
   std::vector<std::pair<int, std::string>> etags_;
   std::vector<std::string> spare_;
+  uint64_t uploaded_bytes_ = 0;
+  int initiate_attempts_ = 0;
+  base::TimePoint initiated_after_{};
   Status error_;
   bool done_ = false;
 };

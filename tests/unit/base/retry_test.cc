@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 namespace cairn::base {
 namespace {
 
@@ -52,6 +55,74 @@ TEST(Backoff, StopsWhenTheWaitWouldPassTheDeadline) {
   clock.Advance(2500ms);
   EXPECT_FALSE(b.Next(2));
   EXPECT_EQ(b.Remaining(), 500ms);
+}
+
+TEST(Backoff, WithoutACountItRetriesForTheWholeBudget) {
+  FakeClock clock(TimePoint{});
+  RetryPolicy p;  // defaults: no attempt limit, a 5-minute budget, waits capped at 30 s
+  Backoff b(p, clock, 3);
+  int attempts = 1;
+  while (auto wait = b.Next(attempts)) {
+    EXPECT_LE(*wait, 30s);
+    clock.Advance(*wait);
+    ++attempts;
+  }
+  EXPECT_EQ(b.limit(), RetryLimit::kBudget);
+  EXPECT_GT(attempts, 6);  // six attempts were the old limit: about 14 s
+  EXPECT_GE(b.Elapsed(), 270s);
+  EXPECT_LE(b.Elapsed(), 300s);
+}
+
+TEST(Backoff, TheRunsDeadlineEndsRetriesBeforeTheBudget) {
+  FakeClock clock(TimePoint{});
+  RetryPolicy p;
+  p.initial_backoff = 1000ms;
+  p.max_backoff = 1000ms;
+  Deadline deadline(clock.Steady() + 2500ms);
+  Backoff b(p, clock, 1, &deadline);
+  EXPECT_EQ(b.Remaining(), 2500ms);
+  ASSERT_TRUE(b.Next(1));
+  clock.Advance(2000ms);
+  EXPECT_FALSE(b.Next(2));
+  EXPECT_EQ(b.limit(), RetryLimit::kDeadline);
+  // The deadline can move (a run's final writes get their own).
+  deadline.Set(clock.Steady() + 10s);
+  EXPECT_TRUE(b.Next(2));
+  deadline.Clear();
+  EXPECT_FALSE(deadline.Left(clock.Steady()));
+}
+
+TEST(Deadline, LeftAndCap) {
+  FakeClock clock(TimePoint{});
+  Deadline unbounded;
+  EXPECT_FALSE(unbounded.at());
+  EXPECT_EQ(unbounded.Cap(5s, clock.Steady()), 5s);
+  Deadline d(clock.Steady() + 3s);
+  EXPECT_EQ(d.Left(clock.Steady()), std::optional<std::chrono::milliseconds>(3s));
+  EXPECT_EQ(d.Cap(5s, clock.Steady()), 3s);
+  EXPECT_EQ(d.Cap(1s, clock.Steady()), 1s);
+  clock.Advance(4s);
+  EXPECT_EQ(d.Left(clock.Steady()), std::optional<std::chrono::milliseconds>(0ms));
+}
+
+TEST(SleepUnlessCancelled, SleepsOrStopsAtTheCancel) {
+  FakeClock clock(TimePoint{});
+  std::atomic<bool> cancel{false};
+  EXPECT_TRUE(SleepUnlessCancelled(clock, 750ms, &cancel));
+  EXPECT_EQ(clock.Steady().time_since_epoch(), std::chrono::steady_clock::duration(750ms));
+  cancel = true;
+  EXPECT_FALSE(SleepUnlessCancelled(clock, 60s, &cancel));
+  EXPECT_EQ(clock.Steady().time_since_epoch(), std::chrono::steady_clock::duration(750ms));
+  // A real sleep of a minute ends within a slice once cancelled.
+  std::atomic<bool> later{false};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(150ms);
+    later = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(SleepUnlessCancelled(RealClock(), 60s, &later));
+  stopper.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
 }
 
 }  // namespace

@@ -484,6 +484,7 @@ TEST(ResolveSettingsTest, FlagThenConfigThenDefault) {
   EXPECT_EQ(bare.log_format, "text");
   EXPECT_EQ(bare.pushgateway, "");
   EXPECT_FALSE(bare.timeout.has_value());
+  EXPECT_EQ(bare.retry_timeout, std::chrono::minutes(5));
   EXPECT_FALSE(bare.dry_run);
   EXPECT_EQ(bare.kube_qps, 50);
   EXPECT_EQ(bare.kube_burst, 100);
@@ -496,6 +497,7 @@ TEST(ResolveSettingsTest, FlagThenConfigThenDefault) {
   EXPECT_EQ(from_config.pushgateway, "http://pushgateway:9091");
   EXPECT_EQ(from_config.metrics_file, "/var/lib/node-exporter/cairn.prom");
   EXPECT_EQ(from_config.timeout, std::chrono::minutes(90));
+  EXPECT_EQ(from_config.retry_timeout, std::chrono::minutes(5));  // full.toml has none
   EXPECT_EQ(from_config.kubeconfig, "/etc/cairn/kubeconfig");
   EXPECT_EQ(from_config.context, "prod");
   EXPECT_EQ(from_config.kube_qps, 200);
@@ -507,6 +509,7 @@ TEST(ResolveSettingsTest, FlagThenConfigThenDefault) {
   f.pushgateway = "http://pg:9091";
   f.metrics_file = "/m.prom";
   f.timeout = std::chrono::seconds(30);
+  f.retry_timeout = std::chrono::seconds(20);
   f.kubeconfig = "/kc";
   f.context = "kind";
   f.kube_qps = 7;
@@ -517,6 +520,7 @@ TEST(ResolveSettingsTest, FlagThenConfigThenDefault) {
   EXPECT_EQ(from_flags.pushgateway, "http://pg:9091");
   EXPECT_EQ(from_flags.metrics_file, "/m.prom");
   EXPECT_EQ(from_flags.timeout, std::chrono::seconds(30));
+  EXPECT_EQ(from_flags.retry_timeout, std::chrono::seconds(20));
   EXPECT_EQ(from_flags.kubeconfig, "/kc");
   EXPECT_EQ(from_flags.context, "kind");
   EXPECT_EQ(from_flags.kube_qps, 7);

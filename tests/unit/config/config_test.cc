@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 
+#include "config/cli.h"
 #include "config/suggest.h"
 #include "config/values.h"
 #include "config_test_util.h"
@@ -81,6 +82,17 @@ TEST(ParseConfigTest, EmptyFileHasDefaults) {
   EXPECT_EQ(cfg->defaults.output, "text");
   EXPECT_EQ(cfg->defaults.log_format, "text");
   EXPECT_FALSE(cfg->defaults.timeout.has_value());
+}
+
+TEST(ParseConfigTest, RetryTimeout) {
+  base::Result<Config> cfg = ParseConfig("[defaults]\nretry_timeout = \"90s\"\n", "r.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->defaults.retry_timeout, std::optional<base::Duration>(std::chrono::seconds(90)));
+  ResolvedSettings s = ResolveSettings(&*cfg, CommonFlags());
+  EXPECT_EQ(s.retry_timeout, std::chrono::seconds(90));
+  CommonFlags f;
+  f.retry_timeout = std::chrono::seconds(20);
+  EXPECT_EQ(ResolveSettings(&*cfg, f).retry_timeout, std::chrono::seconds(20));
 }
 
 TEST(ParseConfigTest, DottedAndInlineTablesBindTheSame) {

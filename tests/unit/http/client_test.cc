@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
@@ -407,6 +408,101 @@ TEST_F(ClientTest, CancelAbortsATransferInFlight) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), base::Code::kCancelled);
   EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST(ParseHttpDateTest, TheThreeFormsOfRfc9110) {
+  const base::TimePoint want =
+      std::chrono::sys_days{std::chrono::November / 6 / 1994} + 8h + 49min + 37s;
+  EXPECT_EQ(ParseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT"), want);
+  EXPECT_EQ(ParseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT"), want);
+  EXPECT_EQ(ParseHttpDate("Sun Nov  6 08:49:37 1994"), want);
+  EXPECT_EQ(ParseHttpDate("120"), std::nullopt);
+  EXPECT_EQ(ParseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT trailing"), std::nullopt);
+}
+
+TEST_F(ClientTest, RetriesPastSixAttemptsWithinTheBudget) {
+  std::vector<ScriptedReply> replies(12, Reply(503));
+  replies.push_back(Reply(200, {}, "back"));
+  ScriptedServer server(replies);
+  ASSERT_TRUE(server.ok());
+  auto client = NewClient();  // the default policy: a time budget, no attempt count
+  auto r = client->Do({"GET", server.url() + "/", {}, {}});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->attempts, 13);
+  EXPECT_LE(Slept(), 300s);
+}
+
+TEST_F(ClientTest, HonoursRetryAfterGivenAsAnHttpDate) {
+  // kStart is 2026-09-21 ...; the server asks to come back 7 s later.
+  std::time_t later = std::chrono::system_clock::to_time_t(kStart + 7s);
+  std::tm tm{};
+  gmtime_r(&later, &tm);
+  char date[64];
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  ScriptedServer server({Reply(503, {{"Retry-After", date}}), Reply(200)});
+  ASSERT_TRUE(server.ok());
+  auto client = NewClient();
+  auto r = client->Do({"GET", server.url() + "/", {}, {}});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->attempts, 2);
+  EXPECT_GE(Slept(), 7s);  // jitter alone would wait at most 200 ms
+  EXPECT_LT(Slept(), 8s);
+}
+
+TEST_F(ClientTest, AnOutageLongerThanTheBudgetGivesUpNamingIt) {
+  int port = ClosedPort();
+  ASSERT_NE(port, 0);
+  ClientOptions opts;
+  opts.retry.overall_deadline = 10s;
+  auto client = NewClient(opts);
+  auto r = client->Do({"GET", "http://127.0.0.1:" + std::to_string(port) + "/x", {}, {}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), base::Code::kUnavailable);
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("tcp connect failed"), std::string::npos) << m;
+  EXPECT_NE(m.find("(retry_timeout 10s)"), std::string::npos) << m;
+  EXPECT_NE(r.status().hint().find("raise retry_timeout"), std::string::npos);
+  EXPECT_LE(Slept(), 10s);
+  EXPECT_GE(Slept(), 5s);
+}
+
+TEST_F(ClientTest, TheRunsDeadlineEndsRetriesEarly) {
+  int port = ClosedPort();
+  ASSERT_NE(port, 0);
+  base::Deadline deadline(clock_.Steady() + 3s);
+  ClientOptions opts;
+  opts.deadline = &deadline;
+  auto client = NewClient(opts);
+  auto r = client->Do({"GET", "http://127.0.0.1:" + std::to_string(port) + "/x", {}, {}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), base::Code::kDeadlineExceeded);
+  EXPECT_NE(r.status().message().find("the run's deadline"), std::string::npos)
+      << r.status().message();
+  EXPECT_LE(Slept(), 3s);
+  // Once it has passed, nothing is sent.
+  ScriptedServer server({Reply(200)});
+  ASSERT_TRUE(server.ok());
+  clock_.Advance(5s);
+  auto late = client->Do({"GET", server.url() + "/", {}, {}});
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.status().code(), base::Code::kDeadlineExceeded);
+  EXPECT_TRUE(server.requests().empty());
+}
+
+TEST_F(ClientTest, TheRunsDeadlineCutsAnAttemptShort) {
+  ScriptedServer server({ScriptedReply{Reply(200).raw, 20s}});
+  ASSERT_TRUE(server.ok());
+  base::Deadline deadline(std::chrono::steady_clock::now() + 400ms);
+  ClientOptions opts;
+  opts.deadline = &deadline;
+  auto c = Client::Create(opts, base::RealClock());
+  ASSERT_TRUE(c.ok());
+  auto started = std::chrono::steady_clock::now();
+  auto r = (*c)->Do({"GET", server.url() + "/hangs", {}, {}});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), base::Code::kDeadlineExceeded) << r.status().message();
 }
 
 TEST_F(ClientTest, UnreadableCaFileIsRejected) {

@@ -7,9 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "base/log.h"
 
@@ -293,6 +295,74 @@ TEST_F(ExecPluginTest, HangingPluginIsKilled) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), base::Code::kDeadlineExceeded);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+// True while process `pid` exists and is not a zombie.
+bool Alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  size_t paren = line.rfind(')');
+  return paren != std::string::npos && line.size() > paren + 2 && line[paren + 2] != 'Z';
+}
+
+TEST_F(ExecPluginTest, HangingPluginIsKilledWithItsChildrenAtTheRunsDeadline) {
+  ClusterConfig cfg;
+  cfg.context = "test";
+  std::string child_file = scratch_.path() + "/child.pid";
+  // A plugin whose own timeout is far away, and that waits on a child of its own.
+  cfg.exec = V1Exec(Script("sleep 600 &\necho $! > '" + child_file + "'\nwait\n"));
+  base::Deadline deadline(std::chrono::steady_clock::now() + 500ms);
+  auto start = std::chrono::steady_clock::now();
+  auto c = RunExecPlugin(cfg, ExecLimits{std::chrono::seconds(60), &deadline, nullptr});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), base::Code::kDeadlineExceeded);
+  EXPECT_NE(c.status().message().find("still running at the run's deadline"), std::string::npos)
+      << c.status().message();
+  pid_t child = 0;
+  std::ifstream(child_file) >> child;
+  ASSERT_GT(child, 0);
+  for (int i = 0; i < 50 && Alive(child); ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(Alive(child)) << "the plugin's child outlived it";
+  // Past the deadline the plugin is not started at all.
+  auto late = RunExecPlugin(cfg, ExecLimits{std::chrono::seconds(60), &deadline, nullptr});
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.status().message().find("not run"), std::string::npos);
+}
+
+TEST_F(ExecPluginTest, CancelKillsTheRunningPlugin) {
+  ClusterConfig cfg;
+  cfg.exec = V1Exec(Script("exec sleep 600\n"));
+  std::atomic<bool> cancel{false};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(200ms);
+    cancel = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto c = RunExecPlugin(cfg, ExecLimits{std::chrono::seconds(60), nullptr, &cancel});
+  stopper.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), base::Code::kCancelled);
+}
+
+TEST(AuthTest, TheClientsDeadlineReachesItsExecPlugin) {
+  // What kube::Client does: Auth runs the plugin under the client's deadline.
+  ScratchDir scratch;
+  std::string path = scratch.path() + "/hang.sh";
+  std::ofstream(path) << "#!/bin/sh\nexec sleep 600\n";
+  chmod(path.c_str(), 0755);
+  ClusterConfig cfg;
+  cfg.exec = V1Exec(path);
+  base::Deadline deadline(std::chrono::steady_clock::now() + 300ms);
+  Auth auth(cfg, base::RealClock(), nullptr,
+            ExecLimits{std::chrono::seconds(60), &deadline, nullptr});
+  auto start = std::chrono::steady_clock::now();
+  auto token = auth.BearerToken();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  ASSERT_FALSE(token.ok());
+  EXPECT_EQ(token.status().code(), base::Code::kDeadlineExceeded);
 }
 
 }  // namespace
