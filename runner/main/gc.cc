@@ -75,13 +75,16 @@ int RunVault(const wiring::Invocation& inv, const config::VaultConfig& vc, ops::
   *out = ops::gc::Run(deps, opts);
   control.Stop();
   vault::RunStatus& st = out->status;
-  std::printf("gc of vault %s (%s):\n", vc.name.c_str(), wiring::DescribeVault(vc).c_str());
+  const bool json = inv.settings.output == "json";
+  if (!json) {
+    std::printf("gc of vault %s (%s):\n", vc.name.c_str(), wiring::DescribeVault(vc).c_str());
+  }
   if (out->skipped) {
     std::printf("%s\n", out->message.c_str());
     base::LogInfo(out->message, {{"vault", vc.name}});
     return wiring::kExitOk;
   }
-  if (opts.dry_run || inv.settings.output != "json") {
+  if (opts.dry_run || !json) {
     std::fputs(ops::gc::FormatPlan(out->plan).c_str(), stdout);
   }
   if (opts.dry_run) return out->exit_code;
@@ -95,11 +98,11 @@ int RunVault(const wiring::Invocation& inv, const config::VaultConfig& vc, ops::
            failure)) {
     st.AddWarning(vault::kScopeCluster, w);
   }
-  for (const auto& e : st.errors.items) {
+  for (const auto& e : json ? std::vector<vault::Issue>{} : st.errors.items) {
     std::printf("  error: %s%s\n", e.object.empty() ? "" : (e.object + ": ").c_str(),
                 e.message.c_str());
   }
-  std::string text = inv.settings.output == "json" ? vault::ToJson(st) : st.message + "\n";
+  std::string text = json ? vault::ToJson(st) : st.message + "\n";
   std::fputs(base::Redact(text).c_str(), stdout);
   if (!ok) base::LogError(failure, {{"vault", vc.name}});
   return out->exit_code;

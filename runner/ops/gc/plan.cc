@@ -283,6 +283,9 @@ std::string FormatPlan(const Plan& plan) {
         << base::FormatRfc3339(d.created) << "  "
         << (d.policy.empty() ? "(manual)" : "policy " + d.policy) << "  " << d.phase
         << (d.complete ? "" : " (incomplete)") << "  " << d.reason << "\n";
+    for (const store::PendingUpload& u : d.uploads) {
+      out << "          pending upload of " << u.key << " goes\n";
+    }
   }
   for (const RunDecision& r : plan.restores) {
     out << "  ABANDON restore " << r.name << ": run stopped without finishing (heartbeat lost at "

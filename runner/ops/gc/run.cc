@@ -35,13 +35,11 @@ Result<Inputs> Gather(Deps& deps, base::TimePoint now) {
   Status restores = GatherRestores(deps, in);
   if (!restores.ok()) return restores.Wrap("unable to list restores");
   // Only cairn's own directories: a foreign upload under the prefix is not ours to abort.
-  if (deps.store.caps().multipart) {
-    for (const std::string& prefix : {deps.layout.BackupsPrefix(), deps.layout.RestoresPrefix(),
-                                      deps.layout.ConversionsPrefix(), deps.layout.GcPrefix()}) {
-      auto uploads = deps.store.ListPendingUploads(prefix);
-      if (!uploads.ok()) return uploads.status().Wrap("unable to list pending uploads");
-      in.uploads.insert(in.uploads.end(), uploads->begin(), uploads->end());
-    }
+  for (const std::string& prefix : {deps.layout.BackupsPrefix(), deps.layout.RestoresPrefix(),
+                                    deps.layout.ConversionsPrefix(), deps.layout.GcPrefix()}) {
+    auto uploads = deps.store.ListPendingUploads(prefix);
+    if (!uploads.ok()) return uploads.status().Wrap("unable to list pending uploads");
+    in.uploads.insert(in.uploads.end(), uploads->begin(), uploads->end());
   }
   ASSIGN_OR_RETURN(in.read_leases, vault::LiveReadLeases(deps.store, deps.layout, now));
   return in;
