@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/log.h"
@@ -108,6 +109,51 @@ int RunVault(const wiring::Invocation& inv, const config::VaultConfig& vc, ops::
   return out->exit_code;
 }
 
+// The delete-request ConfigMaps of cairn's namespace; a listing failure is a warning.
+std::vector<ops::gc::DeleteRequest> ListRequests(kube::Client& kube, const report::Identity& id,
+                                                 std::vector<std::string>* warnings) {
+  report::ClusterReporter cr(kube, id, "gc", base::RealClock());
+  auto listed = ops::gc::NewKubeCluster(kube, cr)->ListDeleteRequests();
+  if (listed.ok()) return std::move(*listed);
+  warnings->push_back(listed.status().message());
+  return {};
+}
+
+// The run's vault, or every vault named in `names` (--all-vaults); an error message.
+std::variant<std::vector<config::VaultConfig>, std::string> VaultsToCollect(
+    const wiring::Invocation& inv, const std::vector<std::string>& names) {
+  if (names.empty()) return std::vector<config::VaultConfig>{inv.vault.vault};
+  std::vector<config::VaultConfig> out;
+  for (const std::string& name : names) {
+    config::CommonFlags f = inv.common;
+    f.vault = name;
+    f.url.clear();
+    auto v = config::ResolveVault(&*inv.config, f);
+    if (!v.ok()) return v.status().message();
+    out.push_back(v->vault);
+  }
+  return out;
+}
+
+// gc --delete: exit 1, saying why, when the backup is not there or may not be deleted now.
+int DeleteFlagOutcome(const std::vector<std::pair<std::string, const ops::gc::Outcome*>>& runs) {
+  int code = wiring::kExitOk;
+  for (const auto& [vault, out] : runs) {
+    for (const auto& a : out->plan.requests) {
+      if (!a.found) {
+        std::fprintf(stderr, "gc: backup '%s' not found in vault %s\n", a.request.backup.c_str(),
+                     vault.c_str());
+        code = wiring::kExitFailed;
+      } else if (!a.refusal.empty()) {
+        std::fprintf(stderr, "gc: refusing to delete backup '%s': %s\n", a.request.backup.c_str(),
+                     a.refusal.c_str());
+        code = wiring::kExitFailed;
+      }
+    }
+  }
+  return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -146,59 +192,40 @@ int main(int argc, char** argv) {
     if (auto st = vault::ValidateName(b, "backup name"); !st.ok()) return Usage(st.message());
     requests.push_back({"", b, ""});
     opts.plan.only_requests = true;
-  } else if (kube && !opts.dry_run) {
-    std::unique_ptr<ops::gc::Cluster> lister;
-    report::ClusterReporter cr(*kube, id, "gc", base::RealClock());
-    auto listed = ops::gc::NewKubeCluster(*kube, cr)->ListDeleteRequests();
-    if (listed.ok()) requests = std::move(*listed);
-    if (!listed.ok()) warnings.push_back(listed.status().message());
+  } else if (kube) {
+    requests = ListRequests(*kube, id, &warnings);
   }
-  std::vector<config::VaultConfig> vaults;
   std::vector<std::string> defined;
   if (inv.config) {
     for (const auto& [name, v] : inv.config->vaults) defined.push_back(name);
   }
-  if (!all) vaults.push_back(inv.vault.vault);
-  for (const std::string& name : all ? defined : std::vector<std::string>{}) {
-    config::CommonFlags f = inv.common;
-    f.vault = name;
-    f.url.clear();
-    auto v = config::ResolveVault(&*inv.config, f);
-    if (!v.ok()) return Usage(v.status().message());
-    vaults.push_back(v->vault);
-  }
+  auto vaults = VaultsToCollect(inv, all ? defined : std::vector<std::string>{});
+  if (auto* msg = std::get_if<std::string>(&vaults)) return Usage(*msg);
+  auto& list = std::get<std::vector<config::VaultConfig>>(vaults);
 
   int code = wiring::kExitOk;
-  std::vector<ops::gc::Outcome> outcomes(vaults.size());
+  bool all_handled = true;
+  std::vector<ops::gc::Outcome> outcomes(list.size());
   std::vector<std::pair<std::string, const ops::gc::Outcome*>> runs;
-  for (size_t i = 0; i < vaults.size(); ++i) {
+  for (size_t i = 0; i < list.size(); ++i) {
     ops::gc::Options o = opts;
     for (const auto& r : requests) {
-      if (r.vault.empty() || r.vault == vaults[i].name) o.plan.requests.push_back(r);
+      if (r.vault.empty() || r.vault == list[i].name) o.plan.requests.push_back(r);
     }
-    int c = RunVault(inv, vaults[i], o, kube.get(), id, warnings, &outcomes[i]);
-    if (!outcomes[i].skipped && c != wiring::kExitUsage)
-      runs.push_back({vaults[i].name, &outcomes[i]});
+    int c = RunVault(inv, list[i], o, kube.get(), id, warnings, &outcomes[i]);
+    // Only a run that read its vault can say a requested backup is not there.
+    if (c == wiring::kExitOk || c == wiring::kExitPartiallyFailed) {
+      if (!outcomes[i].skipped) runs.push_back({list[i].name, &outcomes[i]});
+    }
+    if (c != wiring::kExitOk && c != wiring::kExitPartiallyFailed) all_handled = false;
+    if (outcomes[i].skipped) all_handled = false;
     if (c != wiring::kExitOk && (code == wiring::kExitOk || c == wiring::kExitFailed)) code = c;
   }
-  if (opts.plan.only_requests) {
-    for (const auto& [vault, out] : runs) {
-      for (const auto& a : out->plan.requests) {
-        if (!a.found) {
-          std::fprintf(stderr, "gc: backup '%s' not found in vault %s\n", a.request.backup.c_str(),
-                       vault.c_str());
-          code = wiring::kExitFailed;
-        } else if (!a.refusal.empty()) {
-          std::fprintf(stderr, "gc: refusing to delete backup '%s': %s\n", a.request.backup.c_str(),
-                       a.refusal.c_str());
-          code = wiring::kExitFailed;
-        }
-      }
-    }
-  } else if (kube && !opts.dry_run && !requests.empty()) {
+  if (opts.plan.only_requests) return std::max(code, DeleteFlagOutcome(runs));
+  if (kube && !opts.dry_run && !requests.empty()) {
     report::ClusterReporter cr(*kube, id, "gc", base::RealClock());
     auto cluster = ops::gc::NewKubeCluster(*kube, cr);
-    for (const auto& w : ops::gc::SettleRequests(*cluster, requests, runs, defined)) {
+    for (const auto& w : ops::gc::SettleRequests(*cluster, requests, runs, defined, all_handled)) {
       base::LogWarn("delete request not answered", {{"error", w}});
     }
   }

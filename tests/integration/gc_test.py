@@ -186,7 +186,8 @@ class GcExpectedSet(GcBase):
         write_backup(vault, "failed-2", "Failed", t - 2 * HOUR, "daily", False,
                      expiration=t - HOUR)
         write_backup(vault, "stale", "InProgress", t - HOUR, "", False, heartbeat=t - HOUR)
-        write_backup(vault, "deleting", "Deleting", t - 50 * DAY, "daily", False)
+        # A gc killed between marking a backup Deleting and deleting its manifest.
+        write_backup(vault, "deleting", "Deleting", t - 50 * DAY, "daily", True)
         vault.put("backups/orphan/volumes/shop/data-0.tar.zst", b"x" * 100)
         vault.put("other-tool/backups/manual-old/manifest.json", b"{}")  # foreign, inside
         time.sleep(2)

@@ -124,13 +124,14 @@ std::unique_ptr<Cluster> NewKubeCluster(kube::Client& client, report::ClusterRep
 std::vector<std::string> SettleRequests(
     Cluster& cluster, const std::vector<DeleteRequest>& all,
     const std::vector<std::pair<std::string, const Outcome*>>& runs,
-    const std::vector<std::string>& defined_vaults) {
+    const std::vector<std::string>& defined_vaults, bool all_handled) {
   std::set<std::string> handled, defined(defined_vaults.begin(), defined_vaults.end());
   for (const auto& [vault, out] : runs) handled.insert(vault);
   std::vector<std::string> warnings;
   for (const DeleteRequest& r : all) {
     if (!r.vault.empty() && defined.count(r.vault) && !handled.count(r.vault)) continue;
     Fate f = FateOf(r, runs);
+    if (r.vault.empty() && !all_handled && !f.honoured && f.waits.empty()) continue;
     report::Event ev;
     bool remove = true;
     if (f.honoured) {

@@ -61,10 +61,12 @@ Outcome Run(Deps& deps, const Options& opts);
 // some vault gets a Normal event and is removed; one that must wait (read lease, live run) gets
 // a Warning event and stays; one whose backup no handled vault has (or that names a vault the
 // config does not define) gets a Warning event and is removed, never retried forever. Requests
-// naming a defined vault this run did not handle are left for its gc. Returns warnings.
+// naming a defined vault this run did not handle are left for its gc, and so are requests naming
+// no vault that no vault deleted when `all_handled` is false (a vault could not be read: the
+// backup may be there). Returns warnings.
 std::vector<std::string> SettleRequests(
     Cluster& cluster, const std::vector<DeleteRequest>& all,
     const std::vector<std::pair<std::string, const Outcome*>>& runs,
-    const std::vector<std::string>& defined_vaults);
+    const std::vector<std::string>& defined_vaults, bool all_handled);
 
 }  // namespace cairn::ops::gc

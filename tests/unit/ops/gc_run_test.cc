@@ -226,5 +226,52 @@ TEST_F(GcRun, ReadLeaseBlocksDeleteAndDryRunChangesNothing) {
   EXPECT_FALSE(store_.inner().Head("p/backups/b/manifest.json").ok());
 }
 
+TEST_F(GcRun, RenewsTheLeaseDuringALongRunAndStopsWhenItIsLost) {
+  for (int i = 0; i < 6; ++i) {
+    AddBackup("b" + std::to_string(i), "Completed", true, clock_.Now() - std::chrono::hours(48),
+              clock_.Now() - std::chrono::hours(1));
+  }
+  int lease_writes = 0;
+  store_.hook = [&](std::string_view op, std::string_view key) {
+    if (op == "put" && key == "p/locks/gc.json") ++lease_writes;
+    if (op == "delete" && key.find("/manifest.json") != std::string_view::npos) {
+      clock_.Advance(std::chrono::seconds(2));  // each deletion takes a while
+    }
+  };
+  Options o;
+  o.lease_duration = std::chrono::seconds(3);
+  Outcome out = RunGc(o);
+  EXPECT_EQ(out.exit_code, 0) << out.status.message;
+  EXPECT_EQ(out.status.counts["expired"], 6);
+  EXPECT_GE(lease_writes, 6);  // created once, then renewed before each later backup
+
+  for (int i = 0; i < 3; ++i) {
+    AddBackup("c" + std::to_string(i), "Completed", true, clock_.Now() - std::chrono::hours(48),
+              clock_.Now() - std::chrono::hours(1));
+  }
+  store_.hook = [&](std::string_view op, std::string_view key) {
+    if (op == "delete" && key == "p/backups/c0/manifest.json") {
+      // Another gc takes the lease over (ours looked expired to it).
+      vault::Lease other;
+      other.key = "p/locks/gc.json";
+      other.operation = "gc";
+      other.holder.id = "intruder";
+      other.acquired = other.renewed = clock_.Now();
+      other.expires = clock_.Now() + std::chrono::seconds(300);
+      other.lease_seconds = 300;
+      ASSERT_TRUE(store_.inner().Put("p/locks/gc.json", vault::ToJson(other), {}).ok());
+      clock_.Advance(std::chrono::seconds(2));
+    }
+  };
+  out = RunGc(o);
+  EXPECT_EQ(out.exit_code, 3);
+  EXPECT_EQ(out.status.counts["expired"], 1);
+  ASSERT_GE(out.status.errors.count, 1);
+  EXPECT_NE(out.status.errors.items[0].message.find("gc stopped: unable to renew lease"),
+            std::string::npos)
+      << out.status.errors.items[0].message;
+  EXPECT_TRUE(store_.inner().Head("p/backups/c1/manifest.json").ok());
+}
+
 }  // namespace
 }  // namespace cairn::ops::gc
