@@ -2,6 +2,7 @@
 sealed manifests, data objects; times chosen by the test, so no clock in the product is faked),
 in a file vault and in the S3 test server, then checked from the outside: which keys are left,
 what the plan says, statuses, ConfigMaps and events in the Kubernetes API test server."""
+import base64
 import hashlib
 import json
 import os
@@ -74,7 +75,9 @@ class S3Vault:
 
     def curl(self, method, path, data=None):
         region = os.environ.get("AWS_REGION", "us-east-1")
+        # RGW wants x-amz-content-sha256 with SigV4; curl signs it like any x-amz-* header.
         cmd = ["curl", "-sS", "--fail", "-X", method, "--aws-sigv4", f"aws:amz:{region}:s3",
+               "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
                "--user", f"{self.env['AWS_ACCESS_KEY_ID']}:{self.env['AWS_SECRET_ACCESS_KEY']}",
                f"{self.env['S3_ENDPOINT']}/{self.env['S3_BUCKET']}{path}"]
         if data is not None:
@@ -102,7 +105,8 @@ class S3Vault:
         return {k[len(self.prefix) + 1:] for k in keys}
 
     def uploads(self):
-        q = "uploads&prefix=" + urllib.parse.quote(self.prefix + "/", safe="")
+        # "uploads=" (not "uploads"): curl signs a bare query key differently from S3.
+        q = "prefix=" + urllib.parse.quote(self.prefix + "/", safe="") + "&uploads="
         body = self.curl("GET", "?" + q)
         root = ET.fromstring(body)
         return [u.find("{*}Key").text for u in root.iter() if u.tag.endswith("}Upload")]
@@ -398,11 +402,11 @@ class GcKilledBackup(GcBase):
     def kill_mid_upload(self, vault, big):
         kube = KubeApiServer("--samples")
         self.addCleanup(kube.stop)
-        if big:  # > one 5 MiB part of incompressible data, so a multipart upload is open
-            for i in range(8):
+        if big:  # > one 5 MiB part of barely compressible data, so a multipart upload is open
+            for i in range(14):
                 path = os.path.join(self.dir, f"blob{i}")
                 with open(path, "w") as f:
-                    f.write(os.urandom(700_000).hex()[:900_000])
+                    f.write(base64.b64encode(os.urandom(690_000)).decode())
                 kube.kubectl("create", "configmap", f"blob{i}", "-n", "shop",
                              f"--from-file=data={path}")
         kube.admin({"latency_ms": 250})

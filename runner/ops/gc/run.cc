@@ -190,6 +190,12 @@ Outcome Run(Deps& deps, const Options& opts) {
   // 1. A vault of a format we write (no vault yet: nothing to collect).
   auto info = vault::ReadVaultInfo(deps.store, deps.layout);
   if (!info.ok()) return fail(info.status());
+  if (!*info) {  // not a vault (yet): writing a lease or a status would make one
+    out.skipped = true;
+    out.exit_code = 0;
+    out.message = "gc skipped: no vault here yet (no cairn-vault.json): nothing to collect";
+    return out;
+  }
   // 2. The lease (not for a dry run: it changes nothing).
   std::optional<LeaseKeeper> lease;
   if (!opts.dry_run) {

@@ -273,5 +273,19 @@ TEST_F(GcRun, RenewsTheLeaseDuringALongRunAndStopsWhenItIsLost) {
   EXPECT_TRUE(store_.inner().Head("p/backups/c1/manifest.json").ok());
 }
 
+TEST(GcRunEmpty, NoVaultNothingWritten) {
+  base::FakeClock clock(At("2026-12-01T12:00:00Z"));
+  store::MemoryStore store(clock);
+  report::Reporter reporter(&store, "p/gc/gc-1/status.json", nullptr);
+  std::atomic<bool> cancel{false};
+  Deps deps{store, vault::Layout("p"), reporter, nullptr, clock, cancel};
+  Options o;
+  o.run_name = "gc-1";
+  Outcome out = gc::Run(deps, o);
+  EXPECT_EQ(out.exit_code, 0);
+  EXPECT_TRUE(out.skipped);
+  EXPECT_TRUE(store.ListAll({}).value().empty());
+}
+
 }  // namespace
 }  // namespace cairn::ops::gc
