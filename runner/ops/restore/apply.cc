@@ -86,7 +86,8 @@ void ApplyOne(kube::Client& kube, const ApplyItem& item, const TransformContext&
   const std::string object =
       p.qualified + "/" + (target_ns.empty() ? "" : target_ns + "/") + item.ref.name;
   const std::string path = EntryPath(item.ref);
-  auto obj = Transform(item.ref, nlohmann::json::parse(item.text, nullptr, false), ctx);
+  TransformNotes notes;
+  auto obj = Transform(item.ref, nlohmann::json::parse(item.text, nullptr, false), ctx, &notes);
   if (!obj.ok()) {
     ledger.Record(path, target_ns, object, "failed", obj.status().message());
     return;
@@ -106,6 +107,7 @@ void ApplyOne(kube::Client& kube, const ApplyItem& item, const TransformContext&
   auto created = kube.Create(ref, target_ns, *obj);
   if (created.ok()) {
     ledger.Record(path, target_ns, object, "created", "");
+    for (const auto& w : NoteWarnings(notes, *created)) warn(w);
     warn(RestoreStatus(kube, ref, target_ns, item.ref.name, *obj, *created, ctx, p.target));
     return;
   }
@@ -119,6 +121,7 @@ void ApplyOne(kube::Client& kube, const ApplyItem& item, const TransformContext&
     auto applied = kube.Apply(ref, target_ns, item.ref.name, *obj, ao);
     if (applied.ok()) {
       ledger.Record(path, target_ns, object, "updated", "");
+      for (const auto& w : NoteWarnings(notes, *applied)) warn(w);
       warn(RestoreStatus(kube, ref, target_ns, item.ref.name, *obj, *applied, ctx, p.target));
     } else {
       ledger.Record(path, target_ns, object, "failed", applied.status().message());

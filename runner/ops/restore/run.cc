@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "ops/restore/apply.h"
 #include "ops/restore/restore.h"
+#include "ops/restore/target.h"
 #include "ops/restore/transform.h"
 #include "ops/restore/verify.h"
 #include "vault/manifest.h"
@@ -309,23 +310,29 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
   // 1. Verify before touching the cluster.
   auto manifest = vault::ReadManifest(deps.store, deps.layout, opts.policy.backup_name);
   if (!manifest.ok()) return fail(manifest.status().message());
-  std::vector<std::string> problems;
+  std::vector<VerifyProblem> problems;
   BackupContent content(opts.spool_dir);
   if (!content.objects.disk_error().empty()) {
     ledger.Warn(std::string(vault::kScopeRunner),
                 "objects held in memory: " + content.objects.disk_error(), "");
   }
-  ReadVerified(deps.store, deps.layout, *manifest, &content, &problems);
+  Status kept = ReadVerified(deps.store, deps.layout, *manifest, &content, &problems);
+  if (!kept.ok()) return fail(kept.message() + "; nothing was applied");
   if (!problems.empty()) {
     stop_heartbeat();
-    for (const auto& p : problems) st.AddError(vault::kScopeRunner, p);
+    for (const auto& p : problems) st.AddError(vault::kScopeRunner, p.message, p.object);
     return finish(vault::kPhaseFailed,
                   "restore failed: backup '" + opts.policy.backup_name + "' failed verification (" +
-                      std::to_string(problems.size()) + " problems, first: " + problems.front() +
-                      "); nothing was applied",
+                      std::to_string(problems.size()) +
+                      (problems.size() == 1 ? " problem: " : " problems, first: ") +
+                      problems.front().message + "); nothing was applied",
                   1);
   }
   if (deps.cancel.load()) return cancelled("before anything was applied");
+  if (auto partial = PartialBackupWarning(deps.store, deps.layout, opts.policy.backup_name);
+      !partial.empty()) {
+    ledger.Warn(std::string(vault::kScopeRunner), partial, "");
+  }
 
   // 2-4. CRDs first, then (with a fresh discovery) everything else.
   auto kube = deps.kube();
@@ -361,8 +368,8 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
                     plan_text.str() + std::to_string(crds.objects + planned.objects) + " objects\n";
     return finish(vault::kPhaseCompleted, "dry run: nothing applied", 0);
   }
-  TransformContext builtin_ctx{&opts.policy, {}, false};
-  TransformContext custom_ctx{&opts.policy, {}, true};
+  TransformContext builtin_ctx{&opts.policy, {}, false, {}};
+  TransformContext custom_ctx{&opts.policy, {}, true, {}};
   applying = true;
   {
     ApplyPool pool(**kube, builtin_ctx, custom_ctx, opts.policy, ledger, deps.cancel,
@@ -396,8 +403,15 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
                       planned.restored_namespaces.begin(), planned.restored_namespaces.end(),
                       std::inserter(missing, missing.end()));
   if (!deps.cancel.load()) EnsureNamespaces(**kube, missing, opts.policy, ledger);
-  builtin_ctx.restored_pvs = planned.pvs;
-  custom_ctx.restored_pvs = planned.pvs;
+  const bool services = std::any_of(rest.resources.begin(), rest.resources.end(), [](auto& p) {
+    return p.key == ResourceKey{"", "services"};
+  });
+  TargetState target =
+      ReadTarget(**kube, services && !opts.policy.preserve_node_ports, planned.pvs);
+  for (const auto& w : target.warnings) ledger.Warn(std::string(vault::kScopeCluster), w, "");
+  builtin_ctx.restored_pvs = target.restored_pvs;
+  custom_ctx.restored_pvs = target.restored_pvs;
+  builtin_ctx.target_node_ports = std::move(target.node_ports);
   {
     ApplyPool pool(**kube, builtin_ctx, custom_ctx, opts.policy, ledger, deps.cancel,
                    opts.parallel_applies);
