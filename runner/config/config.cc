@@ -206,6 +206,7 @@ const std::vector<Field<BackupPolicy>>& PolicyFields() {
       KeepField("keep_yearly", &Retention::keep_yearly),
       {"keep_within", BindKeepWithin},
       KeepField("keep_failed_last", &Retention::keep_failed_last),
+      PolicyDurationField("heartbeat_interval", &BackupPolicy::heartbeat_interval),
   };
   return *fields;
 }
