@@ -141,6 +141,19 @@ Field<BackupPolicy> PolicyDurationField(std::string_view key,
           }};
 }
 
+Field<BackupPolicy> KeepField(std::string_view key, int Retention::*member) {
+  return {key, [member](const toml::node& n, BackupPolicy& out, Binder&, const std::string&) {
+            ASSIGN_OR_RETURN(int64_t v, internal::IntInRange(n, -1, kMaxKeepCount));
+            out.retention.*member = static_cast<int>(v);
+            return base::Status::Ok();
+          }};
+}
+
+base::Status BindKeepWithin(const toml::node& n, BackupPolicy& out, Binder&, const std::string&) {
+  ASSIGN_OR_RETURN(out.retention.keep_within, internal::PositiveDuration(n));
+  return base::Status::Ok();
+}
+
 base::Status CheckSelector(std::string_view v) { return ParseLabelSelector(v).status(); }
 
 // "auto" or a boolean, stored as "auto", "true" or "false".
@@ -187,6 +200,14 @@ const std::vector<Field<BackupPolicy>>& PolicyFields() {
       {"schedule", BindSchedule},
       IntField("compression_level", &BackupPolicy::compression_level, kMinCompressionLevel,
                kMaxCompressionLevel),
+      KeepField("keep_last", &Retention::keep_last),
+      KeepField("keep_hourly", &Retention::keep_hourly),
+      KeepField("keep_daily", &Retention::keep_daily),
+      KeepField("keep_weekly", &Retention::keep_weekly),
+      KeepField("keep_monthly", &Retention::keep_monthly),
+      KeepField("keep_yearly", &Retention::keep_yearly),
+      {"keep_within", BindKeepWithin},
+      KeepField("keep_failed_last", &Retention::keep_failed_last),
       PolicyDurationField("heartbeat_interval", &BackupPolicy::heartbeat_interval),
   };
   return *fields;

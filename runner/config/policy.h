@@ -46,6 +46,29 @@ inline constexpr base::Duration kDefaultHeartbeatInterval = std::chrono::seconds
 inline constexpr int kMinCompressionLevel = 1;
 inline constexpr int kMaxCompressionLevel = 19;
 
+// Retention of a policy's backups, applied by gc with restic's semantics (ops/gc/retention.h):
+// keep_last N newest; keep_hourly/daily/weekly/monthly/yearly: the newest backup of each of the
+// N most recent hours/days/ISO weeks/months/years (UTC) that have one; keep_within: every
+// backup made within that duration of the newest one; keep_failed_last: the N newest failed or
+// partially failed runs. 0 disables a rule, -1 means unlimited. A policy with no keep_* rule
+// (keep_failed_last aside) is governed by TTL only.
+struct Retention {
+  int keep_last = 0;
+  int keep_hourly = 0;
+  int keep_daily = 0;
+  int keep_weekly = 0;
+  int keep_monthly = 0;
+  int keep_yearly = 0;
+  base::Duration keep_within{0};
+  int keep_failed_last = 1;
+  // True when a rule other than keep_failed_last is set.
+  bool Any() const {
+    return keep_last || keep_hourly || keep_daily || keep_weekly || keep_monthly || keep_yearly ||
+           keep_within > base::Duration::zero();
+  }
+};
+inline constexpr int kMaxKeepCount = 1000000;
+
 // [policies.NAME]
 struct BackupPolicy {
   std::string name;   // NAME: same rules as vault names; "" for an ad-hoc (flags only) run
@@ -66,6 +89,7 @@ struct BackupPolicy {
   base::Duration timeout = kDefaultPolicyTimeout;
   Schedule schedule;
   int compression_level = kDefaultCompressionLevel;  // zstd level, 1..19
+  Retention retention;                               // keep_* keys: what gc keeps (Retention above)
   // How often a running backup rewrites its status (heartbeatTime) in the vault and ConfigMap.
   base::Duration heartbeat_interval = kDefaultHeartbeatInterval;
   std::string origin;  // "FILE:LINE" of [policies.NAME]; empty when ad hoc
@@ -145,6 +169,14 @@ void AddPolicyFlags(FlagSet& flags);
 // `base` with every policy flag that was given applied on top (flags win; a list flag
 // replaces the list). Values are validated like the config's; errors name the flag.
 base::Result<BackupPolicy> PolicyFromFlags(const ParsedFlags& flags, const BackupPolicy& base);
+
+// gc's retention flags: --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly,
+// --keep-yearly (N, -1 = unlimited), --keep-within DURATION, --keep-failed-last N.
+void AddRetentionFlags(FlagSet& flags);
+// Whether any retention flag was given.
+bool HasRetentionFlags(const ParsedFlags& flags);
+// `base` with every retention flag that was given applied on top.
+Retention RetentionFromFlags(const ParsedFlags& flags, const Retention& base);
 
 // Splits an --or-label-selectors value on " or " and validates each selector.
 base::Result<std::vector<std::string>> SplitOrSelectors(std::string_view value);

@@ -80,6 +80,11 @@ base::Status ClusterReporter::Emit(const vault::RunStatus& status, const Event& 
                 {"namespace", id_.namespace_name},
                 {"uid", configmap_uid_}};
   }
+  return EmitOn(involved, event);
+}
+
+base::Status ClusterReporter::EmitOn(const nlohmann::json& involved, const Event& event) {
+  const std::string ns = StringAt(involved, "namespace");
   const std::string object = StringAt(involved, "name");
   const std::string name = object + "." +
                            io::Sha256Hex(StringAt(involved, "kind") + "/" + object + "/" +
@@ -92,7 +97,7 @@ base::Status ClusterReporter::Emit(const vault::RunStatus& status, const Event& 
       {"kind", "Event"},
       {"metadata",
        {{"name", name},
-        {"namespace", id_.namespace_name},
+        {"namespace", ns},
         {"labels", {{"app.kubernetes.io/managed-by", "cairn"}, {"cairn.io/kind", kind_}}}}},
       {"involvedObject", involved},
       {"type", event.type},
@@ -104,19 +109,18 @@ base::Status ClusterReporter::Emit(const vault::RunStatus& status, const Event& 
       {"firstTimestamp", now},
       {"lastTimestamp", now},
       {"count", 1}};
-  auto created = client_.Create(kEvents, id_.namespace_name, ev);
+  auto created = client_.Create(kEvents, ns, ev);
   if (created.ok()) return base::Status::Ok();
   if (created.status().code() != base::Code::kAlreadyExists) {
     return created.status().Wrap("unable to record event " + event.reason);
   }
   // The same event again: count it on the existing one.
-  auto existing = client_.Get(kEvents, id_.namespace_name, name);
+  auto existing = client_.Get(kEvents, ns, name);
   if (!existing.ok()) return existing.status().Wrap("unable to record event " + event.reason);
   auto it = existing->find("count");
   int64_t count = it != existing->end() && it->is_number_integer() ? it->get<int64_t>() : 1;
-  auto patched =
-      client_.MergePatch(kEvents, id_.namespace_name, name,
-                         {{"count", count + 1}, {"lastTimestamp", now}, {"message", message}});
+  auto patched = client_.MergePatch(
+      kEvents, ns, name, {{"count", count + 1}, {"lastTimestamp", now}, {"message", message}});
   if (!patched.ok()) return patched.status().Wrap("unable to record event " + event.reason);
   return base::Status::Ok();
 }

@@ -35,6 +35,9 @@ class ClusterReporter {
   std::string ConfigMapName(const vault::RunStatus& status) const;
   base::Status ApplyStatus(const vault::RunStatus& status);
   base::Status Emit(const vault::RunStatus& status, const Event& event);
+  // An event on another object (`involved`: apiVersion, kind, name, namespace, uid), in its
+  // namespace: gc answering a delete request, or marking another run Failed.
+  base::Status EmitOn(const nlohmann::json& involved, const Event& event);
   const Identity& identity() const { return id_; }
 
  private:

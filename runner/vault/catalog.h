@@ -30,8 +30,9 @@ enum class BackupState {
 };
 std::string_view StateName(BackupState state);  // "Incomplete", "Unreadable", "Complete"
 
-// An InProgress run whose heartbeat is older than this is taken for dead (FORMAT.md §10.4).
-inline constexpr base::Duration kStaleHeartbeat = std::chrono::minutes(10);
+// An InProgress run whose heartbeat is older than this is taken for dead (FORMAT.md §10.4):
+// gc's default `stale_after`, far past the default 30 s heartbeat.
+inline constexpr base::Duration kStaleHeartbeat = std::chrono::minutes(15);
 
 struct BackupEntry {
   std::string name;

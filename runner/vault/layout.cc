@@ -149,6 +149,14 @@ std::string Layout::LockKey(std::string_view operation) const {
   return LocksPrefix() + std::string(operation) + ".json";
 }
 
+std::string Layout::ReadLocksPrefix(std::string_view backup) const {
+  return LocksPrefix() + "read/" + std::string(backup) + "/";
+}
+
+std::string Layout::ReadLockKey(std::string_view backup, std::string_view reader) const {
+  return ReadLocksPrefix(backup) + std::string(reader) + ".json";
+}
+
 std::string Layout::ProbePrefix() const { return Join(".cairn-probe/"); }
 
 std::string Layout::ProbeKey(std::string_view random) const {

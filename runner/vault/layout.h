@@ -83,6 +83,10 @@ class Layout {
 
   std::string LocksPrefix() const;                        // <p>/locks/
   std::string LockKey(std::string_view operation) const;  // <p>/locks/<operation>.json
+  // Shared read leases on a backup (FORMAT.md §9.1): <p>/locks/read/<backup>/ and
+  // <p>/locks/read/<backup>/<reader>.json
+  std::string ReadLocksPrefix(std::string_view backup) const;
+  std::string ReadLockKey(std::string_view backup, std::string_view reader) const;
 
   std::string ProbePrefix() const;                      // <p>/.cairn-probe/
   std::string ProbeKey(std::string_view random) const;  // <p>/.cairn-probe/<random>

@@ -17,6 +17,7 @@
 #include "ops/restore/transform.h"
 #include "ops/restore/verify.h"
 #include "vault/manifest.h"
+#include "vault/read_lease.h"
 
 namespace cairn::ops::restore {
 namespace {
@@ -235,6 +236,9 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
   st.heartbeat_time = st.start_time;
   const auto steady_start = deps.clock.Steady();
   Ledger ledger(st);
+  // gc never deletes a backup under a read lease (FORMAT.md §9.1); renewed by the heartbeat.
+  vault::ReadLeaseGuard read_lease(deps.store, deps.layout, st.backup, "restore", st.name,
+                                   opts.heartbeat, deps.clock, !dry_run);
   // While the run works, st is written under the ledger's lock only (the heartbeat reads it).
   std::atomic<bool> done{false};
   std::mutex hb_mu;
@@ -291,6 +295,7 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
       while (!hb_cv.wait_for(l, opts.heartbeat, [&] { return done.load(); })) {
         vault::RunStatus snap = ledger.Snapshot();
         snap.heartbeat_time = deps.clock.Now();
+        read_lease.Renew();
         snap.duration_seconds =
             std::chrono::duration<double>(deps.clock.Steady() - steady_start).count();
         deps.reporter.Publish(snap, std::nullopt, "");

@@ -124,6 +124,45 @@ TEST(PolicyConfigTest, TypeAndVaultErrors) {
             "t.toml:1:2: unknown key 'policys' (did you mean 'policies'?)");
 }
 
+TEST(RetentionConfigTest, KeysFlagsAndErrors) {
+  base::Result<Config> cfg = ParseConfig(
+      "[policies.p]\nkeep_last = 3\nkeep_hourly = 24\nkeep_daily = 7\nkeep_weekly = 4\n"
+      "keep_monthly = 12\nkeep_yearly = -1\nkeep_within = \"72h\"\nkeep_failed_last = 2\n"
+      "[policies.q]\n",
+      "t.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  const Retention& r = cfg->policies.at("p").retention;
+  EXPECT_EQ(r.keep_last, 3);
+  EXPECT_EQ(r.keep_hourly, 24);
+  EXPECT_EQ(r.keep_daily, 7);
+  EXPECT_EQ(r.keep_weekly, 4);
+  EXPECT_EQ(r.keep_monthly, 12);
+  EXPECT_EQ(r.keep_yearly, -1);
+  EXPECT_EQ(r.keep_within, hours(72));
+  EXPECT_EQ(r.keep_failed_last, 2);
+  EXPECT_TRUE(r.Any());
+  const Retention& d = cfg->policies.at("q").retention;  // defaults: TTL only, last failure kept
+  EXPECT_FALSE(d.Any());
+  EXPECT_EQ(d.keep_failed_last, 1);
+  EXPECT_FALSE(ParseConfig("[policies.p]\nkeep_daily = -2\n", "t.toml").ok());
+  EXPECT_FALSE(ParseConfig("[policies.p]\nkeep_within = \"0s\"\n", "t.toml").ok());
+
+  FlagSet flags("gc", "collects");
+  AddRetentionFlags(flags);
+  auto none = flags.Parse(std::vector<std::string>{});
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(HasRetentionFlags(*none));
+  auto parsed = flags.Parse(
+      std::vector<std::string>{"--keep-daily", "7", "--keep-weekly", "4", "--keep-within", "1h"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_TRUE(HasRetentionFlags(*parsed));
+  Retention f = RetentionFromFlags(*parsed, r);
+  EXPECT_EQ(f.keep_daily, 7);
+  EXPECT_EQ(f.keep_weekly, 4);
+  EXPECT_EQ(f.keep_within, hours(1));
+  EXPECT_EQ(f.keep_last, 3);  // not given: the base's
+}
+
 TEST(NamespacePatternTest, Validation) {
   for (const char* ok : {"shop", "shop-*", "*", "?", "team-[a-c]", "[!x]*", "[^0-9]x", "a-b-c"}) {
     EXPECT_TRUE(ValidateNamespacePattern(ok).ok()) << ok;
