@@ -133,23 +133,14 @@ Target TargetOf(const ApplyItem& item, const nlohmann::json* obj, const RestoreO
   t.ns = p.target.namespaced ? MapNamespace(item.ref.namespace_name, opts) : "";
   t.name = item.ref.name;
   if (obj != nullptr) {
-    auto meta = obj->find("metadata");
-    if (meta != obj->end() && meta->is_object()) {
-      t.name = meta->value("name", t.name);
-      if (p.target.namespaced) t.ns = meta->value("namespace", t.ns);
-    }
+    if (std::string name = ObjectName(*obj); !name.empty()) t.name = std::move(name);
+    std::string ns = ObjectNamespace(*obj);
+    if (p.target.namespaced && !ns.empty()) t.ns = std::move(ns);
   }
   t.object = p.qualified + "/" + (t.ns.empty() ? "" : t.ns + "/") + t.name;
   t.path = EntryPath(item.ref);
   t.scope = t.ns.empty() ? std::string(vault::kScopeCluster) : vault::NamespaceScope(t.ns);
   return t;
-}
-
-std::string UidOf(const nlohmann::json& obj) {
-  auto meta = obj.find("metadata");
-  if (meta == obj.end() || !meta->is_object()) return "";
-  auto uid = meta->find("uid");
-  return uid != meta->end() && uid->is_string() ? uid->get<std::string>() : "";
 }
 
 // Puts the backed-up ownerReferences (`refs`) on the object to write, re-pointed to the
@@ -179,7 +170,7 @@ void Existing(kube::Client& kube, const Target& t, const nlohmann::json& obj,
       return;
     }
     ledger.Record(t.path, t.ns, t.object, "updated", "");
-    written(UidOf(*applied));
+    written(ObjectUid(*applied));
     std::string w = RestoreStatus(kube, t.ref, t.ns, t.name, obj, *applied, ctx, item.plan->target);
     if (!w.empty()) ledger.Warn(t.scope, w, t.object);
     return;
@@ -193,17 +184,18 @@ void Existing(kube::Client& kube, const Target& t, const nlohmann::json& obj,
     why = "exists and differs from the backup (existing_resource_policy = none keeps it)";
   }
   ledger.Record(t.path, t.ns, t.object, "skipped", why);
-  written(live ? UidOf(*live) : "");
+  written(live ? ObjectUid(*live) : "");
 }
 
 void ApplyOne(kube::Client& kube, const ApplyItem& item, const TransformContext& ctx,
               const RestoreOptions& opts, Ledger& ledger, ApplyShared& shared) {
   const ResourcePlan& p = *item.plan;
   nlohmann::json original = nlohmann::json::parse(item.text, nullptr, false);
-  const std::string source_uid = original.is_object() ? UidOf(original) : "";
+  const std::string source_uid = original.is_object() ? ObjectUid(original) : "";
   nlohmann::json refs;
-  if (original.is_object() && original.contains("metadata") && original["metadata"].is_object()) {
-    refs = original["metadata"].value("ownerReferences", nlohmann::json());
+  if (original.is_object() && original.contains("metadata") && original["metadata"].is_object() &&
+      original["metadata"].contains("ownerReferences")) {
+    refs = original["metadata"]["ownerReferences"];
   }
   auto written = [&](const std::string& uid) {
     if (!source_uid.empty() && shared.owners.Expected(source_uid)) {
@@ -231,7 +223,7 @@ void ApplyOne(kube::Client& kube, const ApplyItem& item, const TransformContext&
     auto created = kube.Create(t.ref, t.ns, *obj);
     if (created.ok()) {
       ledger.Record(t.path, t.ns, t.object, "created", "");
-      written(UidOf(*created));
+      written(ObjectUid(*created));
       std::string w = RestoreStatus(kube, t.ref, t.ns, t.name, *obj, *created, ctx, p.target);
       if (!w.empty()) ledger.Warn(t.scope, w, t.object);
       return;

@@ -410,6 +410,24 @@ std::vector<std::string> OwnerUids(const json& obj) {
   return out;
 }
 
+std::vector<std::string> OwnerKinds(const json& obj) {
+  std::vector<std::string> out;
+  const json* refs = Path(obj, {"metadata", "ownerReferences"});
+  if (refs == nullptr || !refs->is_array()) return out;
+  for (const json& ref : *refs) {
+    if (!StringAt(ref, {"kind"}).empty()) out.push_back(OwnerKey(ref));
+  }
+  return out;
+}
+
+std::string ObjectUid(const json& obj) { return std::string(StringAt(obj, {"metadata", "uid"})); }
+
+std::string ObjectNamespace(const json& obj) {
+  return std::string(StringAt(obj, {"metadata", "namespace"}));
+}
+
+std::string ObjectName(const json& obj) { return std::string(StringAt(obj, {"metadata", "name"})); }
+
 json RepointOwnerReferences(const json& refs,
                             const std::function<OwnerState(const std::string& uid)>& owner,
                             std::vector<std::string>* dropped) {

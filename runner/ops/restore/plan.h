@@ -201,6 +201,14 @@ nlohmann::json RepointOwnerReferences(
 
 // The backed-up uids the ownerReferences of `obj` name ("" and malformed members left out).
 std::vector<std::string> OwnerUids(const nlohmann::json& obj);
+// The owners' kinds (KindKey) the ownerReferences of `obj` name, malformed members left out.
+std::vector<std::string> OwnerKinds(const nlohmann::json& obj);
+
+// Members of an object read as strings: "" when absent or of another type (archive data is
+// never trusted, and never thrown on).
+std::string ObjectUid(const nlohmann::json& obj);        // metadata.uid
+std::string ObjectNamespace(const nlohmann::json& obj);  // metadata.namespace
+std::string ObjectName(const nlohmann::json& obj);       // metadata.name
 
 // --- Quotas -----------------------------------------------------------------------------------
 

@@ -180,13 +180,7 @@ void NoteRestored(const ResourcePlan& p, const EntryRef& ref, const nlohmann::js
     auto counted = QuotaCountedResources(obj["spec"].value("hard", nlohmann::json()));
     out->quota[ns].insert(counted.begin(), counted.end());
   }
-  auto refs = obj["metadata"].find("ownerReferences");
-  if (refs == obj["metadata"].end() || !refs->is_array()) return;
-  for (const auto& r : *refs) {
-    if (!r.is_object()) continue;
-    out->owner_kinds.insert(
-        KindKey(GroupOfApiVersion(r.value("apiVersion", "")), r.value("kind", "")));
-  }
+  for (auto& kind : OwnerKinds(obj)) out->owner_kinds.insert(std::move(kind));
   for (auto& uid : OwnerUids(obj)) out->referenced_uids.insert(std::move(uid));
 }
 
@@ -215,7 +209,7 @@ base::Status SurveyPlans(const Spool& spool, std::vector<ResourcePlan>& plans, c
         return;
       }
       Decision dec = Decide(ref, obj, o, kinds);
-      if (WillExist(ref, obj, dec, kinds)) kinds.insert(KindKey(ref.group, obj.value("kind", "")));
+      if (WillExist(ref, obj, dec, kinds)) kinds.insert(KindKey(ref.group, p.target.kind));
       p.restore.push_back(dec.restore);
       p.has_owners.push_back(dec.restore && !OwnerUids(obj).empty());
       if (!dec.restore) {
@@ -254,11 +248,7 @@ base::Status FindOwners(const Spool& spool, const std::vector<ResourcePlan>& pla
       const bool restored = i < p.restore.size() && p.restore[i];
       ++i;
       if (!restored) return;
-      auto obj = nlohmann::json::parse(so.text, nullptr, false);
-      if (!obj.is_object()) return;
-      auto meta = obj.find("metadata");
-      if (meta == obj.end() || !meta->is_object()) return;
-      const std::string uid = meta->value("uid", "");
+      const std::string uid = ObjectUid(nlohmann::json::parse(so.text, nullptr, false));
       if (!uid.empty() && survey.referenced_uids.count(uid)) owners.Expect(uid);
     }));
   }
@@ -272,11 +262,10 @@ QuotaScope ScopeOfQuotas(kube::Client& kube, const Survey& survey) {
   kube::ListOptions lo;
   Status listed =
       kube.ListItems({"", "v1", "resourcequotas", true}, lo, [&](const nlohmann::json& q) {
-        const nlohmann::json& meta = q.at("metadata");
         auto spec = q.find("spec");
         if (spec == q.end() || !spec->is_object()) return true;
         auto counted = QuotaCountedResources(spec->value("hard", nlohmann::json()));
-        scope.counted[meta.value("namespace", "")].insert(counted.begin(), counted.end());
+        scope.counted[ObjectNamespace(q)].insert(counted.begin(), counted.end());
         return true;
       });
   if (!listed.ok()) {
