@@ -187,8 +187,10 @@ def _prune(sets, obj, kind):
         sets[key] = {p for p in paths if value_at(obj, p, kind) is not _MISSING}
 
 
-def track_update(old, new, manager, api_version, now, kind, subresource="", has_status=True):
-    """Records an Update by manager: it takes ownership of every field it changed."""
+def track_update(old, new, manager, api_version, now, kind, subresource="", has_status=True,
+                 allocated=()):
+    """Records an Update by manager: it takes ownership of every field it changed, except
+    the `allocated` paths (set by the server after the request was recorded)."""
     section = "status" if subresource == "status" else "main"
     entries = _entries(old) if old else []
     requested = (new.get("metadata") or {}).get("managedFields")
@@ -200,6 +202,7 @@ def track_update(old, new, manager, api_version, now, kind, subresource="", has_
         changed = new_fields
     else:
         changed = {p for p in new_fields if value_at(old, p, kind) != value_at(new, p, kind)}
+    changed -= set(allocated)
     me = (manager, "Update", subresource)
     if changed:
         for key in sets:

@@ -10,6 +10,7 @@ import kinds
 import quota
 from patch import deepcopy
 
+BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
 ROOT_CA_NOTE = ("Contains a CA bundle that can be used to verify the kube-apiserver when using "
                 "internal endpoints such as the internal service IP or kubernetes.default.svc. No "
                 "other usage is guaranteed across distributions of Kubernetes clusters.")
@@ -170,6 +171,10 @@ class Controllers:
             return set_phase("Available")
         if phase == "Bound" or pvc["metadata"]["uid"] in self.__dict__.get("_binding", ()):
             return None
+        if not ref.get("uid") and BIND_COMPLETED in (pvc["metadata"].get("annotations") or {}):
+            # Pre-bound (no uid): the volume is Available and the claim's sync decides.
+            set_phase("Available")
+            return self.bind_claim(pvc)
         if (pvc.get("status") or {}).get("phase") != "Bound" and \
                 pvc["spec"].get("volumeName") in (None, "", pv["metadata"]["name"]):
             self.bind(pv, pvc, False)
@@ -194,6 +199,8 @@ class Controllers:
         spec = pvc.get("spec") or {}
         m = pvc["metadata"]
         pvs = self.store.all(("", "persistentvolumes"))
+        if BIND_COMPLETED in (m.get("annotations") or {}):
+            return self.sync_bound_claim(pvc, pvs)
         if spec.get("volumeName"):
             pv = next((p for p in pvs if p["metadata"]["name"] == spec["volumeName"]), None)
             ref = (pv or {}).get("spec", {}).get("claimRef") or {}
@@ -260,6 +267,31 @@ class Controllers:
         self.emit(pvc, "ProvisioningSucceeded",
                   f"Successfully provisioned volume {pv_name}", provisioner)
         self.bind(pv, pvc, True)
+
+    def sync_bound_claim(self, pvc, pvs):
+        """syncBoundClaim (pkg/controller/volume/persistentvolume/pv_controller.go): a claim
+        marked bind-completed is Lost unless its volume exists and is unclaimed or claimed by
+        this claim's uid."""
+        name = (pvc.get("spec") or {}).get("volumeName")
+        pv = next((p for p in pvs if p["metadata"]["name"] == name), None) if name else None
+        if not name:
+            return self.claim_lost(pvc, "ClaimLost", "Bound claim has lost reference to "
+                                   "PersistentVolume. Data on the volume is lost!")
+        if pv is None:
+            return self.claim_lost(pvc, "ClaimLost", "Bound claim has lost its "
+                                   "PersistentVolume. Data on the volume is lost!")
+        ref = (pv.get("spec") or {}).get("claimRef")
+        if not ref or ref.get("uid") == pvc["metadata"]["uid"]:
+            return self.bind(pv, pvc, False)
+        return self.claim_lost(pvc, "ClaimMisbound", "Two claims are bound to the same volume, "
+                               "this one is bound incorrectly")
+
+    def claim_lost(self, pvc, reason, message):
+        if (pvc.get("status") or {}).get("phase") == "Lost":
+            return
+        pvc = self.put_status("", "persistentvolumeclaims", pvc, {"phase": "Lost"},
+                              "kube-controller-manager")
+        self.emit(pvc, reason, message, "persistentvolume-controller", "Warning")
 
     def bind(self, pv, pvc, by_controller):
         m = pvc["metadata"]

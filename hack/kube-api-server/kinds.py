@@ -207,7 +207,15 @@ def default(kind, obj, ctx):
             _setdefault(ru, "maxSurge", 0)
         _setdefault(spec, "revisionHistoryLimit", 10)
     elif kind == "Job" and spec:
+        user_labels = dict(((spec.get("template") or {}).get("metadata") or {}).get("labels")
+                           or {})
         default_job(spec, obj)
+        if not obj["metadata"].get("labels"):
+            # SetDefaults_Job copies the template's labels to a Job without labels: the user's
+            # when it is created, the generated ones too when it is read back.
+            t_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
+            if user_labels or t_labels:
+                obj["metadata"]["labels"] = dict(user_labels or t_labels)
     elif kind == "CronJob" and spec:
         _setdefault(spec, "concurrencyPolicy", "Allow")
         _setdefault(spec, "suspend", False)
@@ -288,6 +296,9 @@ def default_job(spec, job):
             default_pod_spec(t["spec"])
             t["spec"].setdefault("restartPolicy", "Never")
     if job is not None and not spec.get("manualSelector") and isinstance(t, dict):
+        # generateSelector (pkg/registry/batch/job/strategy.go): labels the user already set
+        # are kept (validation then refuses wrong values); on create, the selector gets the
+        # controller-uid key whatever else it holds.
         uid = job["metadata"].get("uid", "")
         labels = t["metadata"].setdefault("labels", {})
         name = job["metadata"].get("name", "")
@@ -295,8 +306,44 @@ def default_job(spec, job):
                      ("batch.kubernetes.io/job-name", name), ("controller-uid", uid),
                      ("job-name", name)):
             labels.setdefault(k, v)
-        if not spec.get("selector"):
-            spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+        creating = job["metadata"].get("resourceVersion") is None
+        if not spec.get("selector") or (creating and isinstance(spec["selector"], dict)):
+            sel = spec.setdefault("selector", {}) or {}
+            spec["selector"] = sel
+            match = sel.setdefault("matchLabels", {})
+            match.setdefault("batch.kubernetes.io/controller-uid", uid)
+
+
+def _job_errors(job, old):
+    """validateGeneratedSelector and ValidateJobSpec's selector checks
+    (pkg/apis/batch/validation/validation.go)."""
+    spec = job.get("spec") if isinstance(job.get("spec"), dict) else {}
+    sel = spec.get("selector")
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    errs = []
+    if sel and not spec.get("manualSelector"):
+        uid, name = job["metadata"].get("uid", ""), job["metadata"].get("name", "")
+        want = [("controller-uid", uid), ("job-name", name)]
+        old_labels = (((old or {}).get("spec") or {}).get("template") or {}).get(
+            "metadata", {}).get("labels") or {}
+        if old is None or ("batch.kubernetes.io/controller-uid" in old_labels and
+                           "batch.kubernetes.io/job-name" in old_labels):
+            want += [("batch.kubernetes.io/controller-uid", uid),
+                     ("batch.kubernetes.io/job-name", name)]
+        for key, value in want:
+            path = f"spec.template.metadata.labels[{key}]"
+            if key not in labels:
+                errs.append(field_required(path, value))
+            elif labels[key] != value:
+                errs.append(field_invalid(path, labels, f"must be '{value}'"))
+        if not _selector_matches(sel, dict(want)):
+            errs.append(field_invalid("spec.selector", sel, "`selector` not auto-generated"))
+    if not sel:
+        errs.append(field_required("spec.selector"))
+    elif not _selector_matches(sel, labels):
+        errs.append(field_invalid("spec.template.metadata.labels", labels,
+                                  "`selector` does not match template `labels`"))
+    return errs
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -381,6 +428,8 @@ def validate(res, obj, old):
                 errs.append(field_forbidden("spec", "spec is immutable after creation except "
                                             "resources.requests and volumeAttributesClassName "
                                             "for bound claims"))
+    if kind == "Job":
+        errs += _job_errors(obj, old)
     if kind == "Job" and old is not None:
         for f in ("selector", "template", "completions"):
             if f == "template" and spec.get("suspend"):

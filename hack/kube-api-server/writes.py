@@ -9,7 +9,7 @@ import crd as crdmod
 import kinds
 import quota
 import services
-from apply import track_update
+from apply import field_set, track_update
 from errors import (ApiError, STALE, already_exists, bad_request, conflict, forbidden,
                     invalid, not_found, success)
 from patch import deepcopy
@@ -142,8 +142,9 @@ class Writer:
         else:
             new = self._update_meta(res, old, new, sub)
             meta = new["metadata"]
+        allocated = set()
         if sub != "status" or seed:
-            self._defaults_and_validation(res, sres, old, new)
+            allocated = self._defaults_and_validation(res, sres, old, new)
         if old is None and not seed and res.namespaced:
             quota.admit(self, res, skey, new, dry_run)
         if old is None and exists:
@@ -154,7 +155,7 @@ class Writer:
             return old, False
         if not managed and manager:
             track_update(old, new, manager, res.api_version, kinds.now(), sres.kind, sub,
-                         sres.has_status)
+                         sres.has_status, allocated)
         if meta.get("deletionTimestamp") and not meta.get("finalizers") and old is not None:
             if not dry_run:
                 self.finish_delete(res, old)
@@ -231,7 +232,12 @@ class Writer:
         if errs:
             raise invalid(res.kind, res.group, meta.get("name", ""), errs)
         if sres.kind == "Service" and sres.builtin:
+            # The real server allocates in its REST storage, after the field manager recorded
+            # the request: an allocated cluster IP or node port has no manager.
+            before = field_set(new, sres.kind)
             services.allocate(new, old, self.store.all(("", "services")))
+            return field_set(new, sres.kind) - before
+        return set()
 
     # -- deletion ----------------------------------------------------------------------------
     def delete(self, res, ns, name, options, dry_run=False):

@@ -404,6 +404,133 @@ class KubectlContract(unittest.TestCase):
         self.assertEqual((pv["status"]["phase"], pv["spec"]["claimRef"]["uid"]),
                          ("Bound", pvc["metadata"]["uid"]))
 
+    def test_claim_marked_bind_completed_against_a_claim_ref_without_uid_is_lost(self):
+        # What restoring a bound claim with its annotations does on a real cluster: the PV
+        # controller's syncBoundClaim sees a volume claimed by another uid (none).
+        self.s.ok("create", "namespace", "misbound")
+        pv = {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "PVNAME"},
+              "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                       "storageClassName": "manual", "persistentVolumeReclaimPolicy": "Retain",
+                       "hostPath": {"path": "/srv/misbound"},
+                       "claimRef": {"kind": "PersistentVolumeClaim", "apiVersion": "v1",
+                                    "namespace": "misbound", "name": "CLAIM"}}}
+        claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                 "metadata": {"name": "CLAIM", "namespace": "misbound", "annotations": {
+                     "pv.kubernetes.io/bind-completed": "yes",
+                     "pv.kubernetes.io/bound-by-controller": "yes"}},
+                 "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "manual",
+                          "volumeName": "PVNAME",
+                          "resources": {"requests": {"storage": "1Gi"}}}}
+
+        def create(name, annotated):
+            v = json.loads(json.dumps(pv).replace("PVNAME", name).replace("CLAIM", name))
+            c = json.loads(json.dumps(claim).replace("PVNAME", name).replace("CLAIM", name))
+            if not annotated:
+                del c["metadata"]["annotations"]
+            self.s.ok("create", "-f", "-", stdin=json.dumps(v))
+            self.s.ok("create", "-f", "-", stdin=json.dumps(c))
+            return (self.s.json("get", "pvc", name, "-n", "misbound"),
+                    self.s.json("get", "pv", name))
+
+        pvc, vol = create("lost", True)
+        self.assertEqual(pvc["status"]["phase"], "Lost")
+        self.assertEqual(vol["status"]["phase"], "Available")
+        self.assertNotIn("uid", vol["spec"]["claimRef"])
+        ev = self.s.json("get", "events", "-n", "misbound", "--field-selector",
+                         "involvedObject.name=lost,reason=ClaimMisbound")["items"]
+        self.assertEqual([(e["type"], e["message"]) for e in ev],
+                         [("Warning", "Two claims are bound to the same volume, this one is "
+                                      "bound incorrectly")])
+        # Without the annotations the controller binds them and fills the claimRef's uid.
+        pvc, vol = create("rebound", False)
+        self.assertEqual((pvc["status"]["phase"], vol["status"]["phase"]), ("Bound", "Bound"))
+        self.assertEqual(vol["spec"]["claimRef"]["uid"], pvc["metadata"]["uid"])
+        self.assertEqual(pvc["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"], "yes")
+        # A claim marked bound whose volume does not exist is Lost too.
+        c = json.loads(json.dumps(claim).replace("PVNAME", "nowhere").replace("CLAIM", "orphan"))
+        self.s.ok("create", "-f", "-", stdin=json.dumps(c))
+        self.assertEqual(self.s.json("get", "pvc", "orphan", "-n", "misbound")["status"]["phase"],
+                         "Lost")
+
+    def test_job_selector_is_generated_and_a_foreign_one_refused(self):
+        self.s.ok("create", "namespace", "jobs")
+        self.s.ok("create", "job", "once", "-n", "jobs", "--image=busybox")
+        job = self.s.json("get", "job", "once", "-n", "jobs")
+        uid = job["metadata"]["uid"]
+        self.assertEqual(job["spec"]["selector"],
+                         {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}})
+        labels = job["spec"]["template"]["metadata"]["labels"]
+        for key, value in (("controller-uid", uid), ("batch.kubernetes.io/controller-uid", uid),
+                           ("job-name", "once"), ("batch.kubernetes.io/job-name", "once")):
+            self.assertEqual(labels[key], value)
+        # The same Job created again elsewhere (a restore that keeps the selector) is refused.
+        copy = {"apiVersion": "batch/v1", "kind": "Job",
+                "metadata": {"name": "once", "namespace": "default"},
+                "spec": {k: v for k, v in job["spec"].items()}}
+        out = self.s.kubectl("create", "-f", "-", stdin=json.dumps(copy))
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn('The Job "once" is invalid', out.stderr)
+        self.assertIn("spec.selector: Invalid value", out.stderr)
+        self.assertIn("`selector` not auto-generated", out.stderr)
+        self.assertIn("spec.template.metadata.labels[controller-uid]: Invalid value", out.stderr)
+        # Without the generated selector and labels it is accepted and gets new ones.
+        del copy["spec"]["selector"]
+        for key in ("controller-uid", "batch.kubernetes.io/controller-uid", "job-name",
+                    "batch.kubernetes.io/job-name"):
+            del copy["spec"]["template"]["metadata"]["labels"][key]
+        self.s.ok("create", "-f", "-", stdin=json.dumps(copy))
+        again = self.s.json("get", "job", "once", "-n", "default")
+        self.assertNotEqual(again["metadata"]["uid"], uid)
+        self.assertEqual(again["spec"]["selector"]["matchLabels"],
+                         {"batch.kubernetes.io/controller-uid": again["metadata"]["uid"]})
+        # manualSelector: the user's selector and labels are taken as they are.
+        manual = {"apiVersion": "batch/v1", "kind": "Job",
+                  "metadata": {"name": "manual", "namespace": "jobs"},
+                  "spec": {"manualSelector": True,
+                           "selector": {"matchLabels": {"run": "manual"}},
+                           "template": {"metadata": {"labels": {"run": "manual"}},
+                                        "spec": {"restartPolicy": "Never", "containers": [
+                                            {"name": "c", "image": "busybox"}]}}}}
+        self.s.ok("create", "-f", "-", stdin=json.dumps(manual))
+        got = self.s.json("get", "job", "manual", "-n", "jobs")
+        self.assertEqual(got["spec"]["selector"], {"matchLabels": {"run": "manual"}})
+        self.assertEqual(got["spec"]["template"]["metadata"]["labels"], {"run": "manual"})
+
+    def test_node_port_ownership_in_managed_fields(self):
+        def node_port_owners(name):
+            svc = self.s.json("get", "service", name, "-n", "default", "--show-managed-fields")
+            owners = []
+            for entry in svc["metadata"]["managedFields"]:
+                ports = entry.get("fieldsV1", {}).get("f:spec", {}).get("f:ports", {})
+                if any("f:nodePort" in v for v in ports.values() if isinstance(v, dict)):
+                    owners.append(entry["manager"])
+            return svc, owners
+
+        # Allocated by the server: nobody owns it (nor the cluster IP).
+        self.s.ok("create", "service", "nodeport", "assigned", "--tcp=80:80")
+        svc, owners = node_port_owners("assigned")
+        self.assertTrue(30000 <= svc["spec"]["ports"][0]["nodePort"] <= 32767)
+        self.assertEqual(owners, [])
+        self.assertNotIn("f:clusterIP", json.dumps(svc["metadata"]["managedFields"]))
+        # Set by the client, on create or by server-side apply: its manager owns it.
+        self.s.ok("create", "service", "nodeport", "chosen", "--tcp=80:80", "--node-port=30991")
+        self.assertEqual(node_port_owners("chosen")[1], ["kubectl-create"])
+        applied = {"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": "applied", "namespace": "default"},
+                   "spec": {"type": "NodePort", "selector": {"app": "a"},
+                            "ports": [{"port": 80, "nodePort": 30992}]}}
+        self.s.ok("apply", "--server-side", "--field-manager=flux", "-f", "-",
+                  stdin=json.dumps(applied))
+        svc, owners = node_port_owners("applied")
+        self.assertEqual((svc["spec"]["ports"][0]["nodePort"], owners), (30992, ["flux"]))
+        # The port is taken now: another Service asking for it is refused.
+        applied["metadata"]["name"] = "second"
+        out = self.s.kubectl("apply", "--server-side", "--field-manager=flux", "-f", "-",
+                             stdin=json.dumps(applied))
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("spec.ports[0].nodePort: Invalid value: 30992: provided port is already "
+                      "allocated", out.stderr)
+
     def test_paging_with_chunk_size(self):
         self.s.ok("create", "namespace", "paging")
         for i in range(7):

@@ -158,8 +158,8 @@ void Repoint(nlohmann::json& obj, const nlohmann::json& refs, const OwnerTable& 
 // The object exists (`live`, when already read): kept (none) or updated (update).
 void Existing(kube::Client& kube, const Target& t, const nlohmann::json& obj,
               std::optional<nlohmann::json> live, const ApplyItem& item,
-              const TransformContext& ctx, const RestoreOptions& opts, Ledger& ledger,
-              const std::function<void(const std::string&)>& written) {
+              const TransformContext& ctx, const TransformNotes& notes, const RestoreOptions& opts,
+              Ledger& ledger, const std::function<void(const std::string&)>& written) {
   if (opts.existing_resource_policy == "update") {
     kube::ApplyOptions ao;
     ao.force = true;
@@ -171,6 +171,7 @@ void Existing(kube::Client& kube, const Target& t, const nlohmann::json& obj,
     }
     ledger.Record(t.path, t.ns, t.object, "updated", "");
     written(ObjectUid(*applied));
+    for (const auto& w : NoteWarnings(notes, *applied)) ledger.Warn(t.scope, w, t.object);
     std::string w = RestoreStatus(kube, t.ref, t.ns, t.name, obj, *applied, ctx, item.plan->target);
     if (!w.empty()) ledger.Warn(t.scope, w, t.object);
     return;
@@ -202,7 +203,8 @@ void ApplyOne(kube::Client& kube, const ApplyItem& item, const TransformContext&
       shared.owners.Resolve(source_uid, uid);
     }
   };
-  auto obj = Transform(item.ref, std::move(original), ctx);
+  TransformNotes notes;
+  auto obj = Transform(item.ref, std::move(original), ctx, &notes);
   const Target t = TargetOf(item, obj.ok() ? &*obj : nullptr, opts);
   if (!obj.ok()) {
     ledger.Record(t.path, t.ns, t.object, "failed", obj.status().message());
@@ -224,6 +226,7 @@ void ApplyOne(kube::Client& kube, const ApplyItem& item, const TransformContext&
     if (created.ok()) {
       ledger.Record(t.path, t.ns, t.object, "created", "");
       written(ObjectUid(*created));
+      for (const auto& w : NoteWarnings(notes, *created)) ledger.Warn(t.scope, w, t.object);
       std::string w = RestoreStatus(kube, t.ref, t.ns, t.name, *obj, *created, ctx, p.target);
       if (!w.empty()) ledger.Warn(t.scope, w, t.object);
       return;
@@ -240,7 +243,7 @@ void ApplyOne(kube::Client& kube, const ApplyItem& item, const TransformContext&
       live = std::move(got).value();
     }
   }
-  Existing(kube, t, *obj, std::move(live), item, ctx, opts, ledger, written);
+  Existing(kube, t, *obj, std::move(live), item, ctx, notes, opts, ledger, written);
 }
 
 }  // namespace

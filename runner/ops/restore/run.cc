@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "ops/restore/apply.h"
 #include "ops/restore/restore.h"
+#include "ops/restore/target.h"
 #include "ops/restore/transform.h"
 #include "ops/restore/verify.h"
 #include "vault/manifest.h"
@@ -494,8 +495,8 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
                     plan_text.str() + std::to_string(crds.objects + planned.objects) + " objects\n";
     return finish(vault::kPhaseCompleted, "dry run: nothing applied", 0);
   }
-  TransformContext builtin_ctx{&opts.policy, {}, false};
-  TransformContext custom_ctx{&opts.policy, {}, true};
+  TransformContext builtin_ctx{&opts.policy, {}, false, {}};
+  TransformContext custom_ctx{&opts.policy, {}, true, {}};
   applying = true;
   ApplyShared shared;
   {
@@ -530,8 +531,15 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
                       planned.restored_namespaces.begin(), planned.restored_namespaces.end(),
                       std::inserter(missing, missing.end()));
   if (!deps.cancel.load()) EnsureNamespaces(**kube, missing, opts.policy, ledger);
-  builtin_ctx.restored_pvs = planned.pvs;
-  custom_ctx.restored_pvs = planned.pvs;
+  const bool services = std::any_of(rest.resources.begin(), rest.resources.end(), [](auto& p) {
+    return p.key == ResourceKey{"", "services"};
+  });
+  TargetState target =
+      ReadTarget(**kube, services && !opts.policy.preserve_node_ports, planned.pvs);
+  for (const auto& w : target.warnings) ledger.Warn(std::string(vault::kScopeCluster), w, "");
+  builtin_ctx.restored_pvs = target.restored_pvs;
+  custom_ctx.restored_pvs = target.restored_pvs;
+  builtin_ctx.target_node_ports = std::move(target.node_ports);
   Status owners = FindOwners(spool, rest.resources, planned, shared.owners);
   if (!owners.ok()) return fail(owners.message());
   if (!deps.cancel.load()) shared.quota = ScopeOfQuotas(**kube, planned);

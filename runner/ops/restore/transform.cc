@@ -15,7 +15,6 @@ using base::Error;
 using nlohmann::json;
 using Mapping = std::vector<std::pair<std::string, std::string>>;
 
-constexpr std::string_view kLastApplied = "kubectl.kubernetes.io/last-applied-configuration";
 constexpr std::string_view kLegacyStorageClass = "volume.beta.kubernetes.io/storage-class";
 
 // The member `key` of `j` when `j` is an object that has it, else nullptr.
@@ -107,31 +106,8 @@ std::vector<std::string_view> PodSpecPath(std::string_view group, std::string_vi
   return {};
 }
 
-// The nodePorts (and healthCheckNodePort) the user wrote, from kubectl's last applied
-// configuration; empty when there is none or it does not parse.
-std::set<int64_t> ExplicitNodePorts(const json& obj) {
-  std::set<int64_t> out;
-  const json* meta = Member(obj, "metadata");
-  const json* annotations = meta == nullptr ? nullptr : Member(*meta, "annotations");
-  const json* text = annotations == nullptr ? nullptr : Member(*annotations, kLastApplied);
-  if (text == nullptr || !text->is_string()) return out;
-  const json applied = json::parse(text->get_ref<const std::string&>(), nullptr, false);
-  const json* spec = Member(applied, "spec");
-  if (spec == nullptr) return out;
-  const json* health = Member(*spec, "healthCheckNodePort");
-  if (health != nullptr && health->is_number_integer()) out.insert(health->get<int64_t>());
-  const json* ports = Member(*spec, "ports");
-  if (ports == nullptr || !ports->is_array()) return out;
-  for (const json& p : *ports) {
-    const json* node_port = Member(p, "nodePort");
-    if (node_port != nullptr && node_port->is_number_integer()) {
-      out.insert(node_port->get<int64_t>());
-    }
-  }
-  return out;
-}
-
-void TransformService(json& obj, const RestoreOptions& o) {
+void TransformService(json& obj, const EntryRef& e, const TransformContext& ctx,
+                      TransformNotes* notes) {
   json* spec = Member(obj, "spec");
   if (spec == nullptr || !spec->is_object()) return;
   const json* cluster_ip = Member(*spec, "clusterIP");
@@ -139,18 +115,9 @@ void TransformService(json& obj, const RestoreOptions& o) {
     spec->erase("clusterIP");
     spec->erase("clusterIPs");
   }
-  if (o.preserve_node_ports) return;
-  const std::set<int64_t> explicit_ports = ExplicitNodePorts(obj);
-  auto assigned = [&](const json* port) {
-    return port != nullptr &&
-           !(port->is_number_integer() && explicit_ports.count(port->get<int64_t>()) > 0);
-  };
-  if (assigned(Member(*spec, "healthCheckNodePort"))) spec->erase("healthCheckNodePort");
-  json* ports = Member(*spec, "ports");
-  if (ports == nullptr || !ports->is_array()) return;
-  for (json& p : *ports) {
-    if (assigned(Member(p, "nodePort"))) p.erase("nodePort");
-  }
+  const std::string service = MapNamespace(e.namespace_name, *ctx.options) + "/" + e.name;
+  RestoreNodePorts(*spec, obj, service, ctx.options->preserve_node_ports, ctx.target_node_ports,
+                   notes == nullptr ? nullptr : &notes->node_ports);
 }
 
 void TransformPvc(json& obj, const TransformContext& ctx) {
@@ -164,7 +131,10 @@ void TransformPvc(json& obj, const TransformContext& ctx) {
   const json* volume = Member(*spec, "volumeName");
   const bool pv_restored = volume != nullptr && volume->is_string() &&
                            ctx.restored_pvs.count(volume->get<std::string>()) > 0;
-  if (pv_restored) return;
+  if (pv_restored) {
+    for (std::string_view a : kBindCompletedAnnotations) Erase(annotations, a);
+    return;
+  }
   spec->erase("volumeName");
   for (std::string_view a : kPvcBindingAnnotations) Erase(annotations, a);
 }
@@ -173,6 +143,7 @@ void TransformPv(json& obj, const RestoreOptions& o) {
   json* annotations = Path(obj, {"metadata", "annotations"});
   MapString(annotations == nullptr ? nullptr : Member(*annotations, kLegacyStorageClass),
             o.storage_class_mapping);
+  for (std::string_view a : kBindCompletedAnnotations) Erase(annotations, a);
   json* spec = Member(obj, "spec");
   if (spec == nullptr || !spec->is_object()) return;
   MapClaimSpec(spec, o);
@@ -192,14 +163,167 @@ void TransformStatefulSet(json& obj, const RestoreOptions& o) {
   }
 }
 
+// The namespace inside a subject name "<prefix><ns><rest>" (rest empty or ":name"), mapped.
+void MapSubjectName(json* name, std::string_view prefix, bool with_name, const RestoreOptions& o) {
+  if (name == nullptr || !name->is_string()) return;
+  std::string_view v = name->get_ref<const std::string&>();
+  if (!v.starts_with(prefix)) return;
+  std::string_view ns = v.substr(prefix.size());
+  std::string_view rest;
+  if (with_name) {
+    const size_t colon = ns.find(':');
+    if (colon == std::string_view::npos) return;
+    rest = ns.substr(colon);
+    ns = ns.substr(0, colon);
+  }
+  if (ns.empty() || ns.find(':') != std::string_view::npos) return;
+  *name = std::string(prefix) + MapNamespace(ns, o) + std::string(rest);
+}
+
 void TransformBinding(json& obj, const RestoreOptions& o) {
   json* subjects = Member(obj, "subjects");
-  if (subjects == nullptr || !subjects->is_array()) return;
+  if (subjects == nullptr || !subjects->is_array() || o.namespace_mapping.empty()) return;
   for (json& s : *subjects) {
     const json* kind = Member(s, "kind");
-    if (kind != nullptr && kind->is_string() && *kind == "ServiceAccount") {
+    if (kind == nullptr || !kind->is_string()) continue;
+    if (*kind == "ServiceAccount") {
       MapNamespaceMember(Member(s, "namespace"), o);
+    } else if (*kind == "Group") {  // every service account of a namespace
+      MapSubjectName(Member(s, "name"), "system:serviceaccounts:", false, o);
+    } else if (*kind == "User") {  // one service account by its user name
+      MapSubjectName(Member(s, "name"), "system:serviceaccount:", true, o);
     }
+  }
+}
+
+void TransformJob(json& obj) {
+  json* spec = Member(obj, "spec");
+  const json* manual = spec == nullptr ? nullptr : Member(*spec, "manualSelector");
+  if (manual != nullptr && manual->is_boolean() && manual->get<bool>()) return;
+  json* selector = spec == nullptr ? nullptr : Member(*spec, "selector");
+  json* match = selector == nullptr ? nullptr : Member(*selector, "matchLabels");
+  Erase(match, "controller-uid");
+  Erase(match, "batch.kubernetes.io/controller-uid");
+  if (match != nullptr && match->is_object() && match->empty()) selector->erase("matchLabels");
+  const json* expressions = selector == nullptr ? nullptr : Member(*selector, "matchExpressions");
+  if (selector != nullptr && selector->is_object() &&
+      (selector->empty() || (selector->size() == 1 && expressions != nullptr &&
+                             expressions->is_array() && expressions->empty()))) {
+    spec->erase("selector");
+  }
+  json* labels = Path(obj, {"spec", "template", "metadata", "labels"});
+  // The API server copies the template's labels to a Job without labels of its own.
+  json* job_labels = Path(obj, {"metadata", "labels"});
+  for (std::string_view l : kJobGeneratedLabels) {
+    const json* generated = labels == nullptr ? nullptr : Member(*labels, l);
+    const json* copied = job_labels == nullptr ? nullptr : Member(*job_labels, l);
+    if (generated != nullptr && copied != nullptr && *generated == *copied) Erase(job_labels, l);
+    Erase(labels, l);
+  }
+}
+
+// --- NetworkPolicy namespaceSelectors --------------------------------------------------------
+
+constexpr std::string_view kNamespaceNameLabel = "kubernetes.io/metadata.name";
+
+// The namespace `name` is mapped to, or nullptr when the mapping leaves it alone.
+const std::string* MappedTo(std::string_view name, const RestoreOptions& o) {
+  for (const auto& [from, to] : o.namespace_mapping) {
+    if (from == name) return &to;
+  }
+  return nullptr;
+}
+
+// Maps the namespace names a namespaceSelector selects by kubernetes.io/metadata.name; notes a
+// mapped namespace's name selected under another key (`where` names the selector).
+void MapNamespaceSelector(json& selector, const std::string& where, const RestoreOptions& o,
+                          TransformNotes* notes) {
+  auto check = [&](std::string_view key, json& value, bool mappable) {
+    if (!value.is_string()) return;
+    const std::string* to = MappedTo(value.get_ref<const std::string&>(), o);
+    if (to == nullptr) return;
+    if (mappable) {
+      value = *to;
+    } else if (notes != nullptr) {
+      notes->warnings.push_back(where + " selects label '" + std::string(key) + "' = '" +
+                                value.get<std::string>() +
+                                "', the name of a namespace mapped to '" + *to + "'; only the " +
+                                std::string(kNamespaceNameLabel) +
+                                " label is mapped, so this selector is restored unchanged");
+    }
+  };
+  if (json* labels = Member(selector, "matchLabels"); labels != nullptr && labels->is_object()) {
+    for (auto it = labels->begin(); it != labels->end(); ++it) {
+      check(it.key(), *it, it.key() == kNamespaceNameLabel);
+    }
+  }
+  json* expressions = Member(selector, "matchExpressions");
+  if (expressions == nullptr || !expressions->is_array()) return;
+  for (json& x : *expressions) {
+    const json* key = Member(x, "key");
+    const json* op = Member(x, "operator");
+    json* values = Member(x, "values");
+    if (key == nullptr || !key->is_string() || values == nullptr || !values->is_array()) continue;
+    const bool mappable =
+        *key == kNamespaceNameLabel && op != nullptr && (*op == "In" || *op == "NotIn");
+    for (json& v : *values) check(key->get_ref<const std::string&>(), v, mappable);
+  }
+}
+
+void TransformNetworkPolicy(json& obj, const EntryRef& e, const RestoreOptions& o,
+                            TransformNotes* notes) {
+  if (o.namespace_mapping.empty()) return;
+  const std::string policy =
+      "NetworkPolicy '" + MapNamespace(e.namespace_name, o) + "/" + e.name + "': ";
+  for (const auto& [rules_key, peers_key] :
+       {std::pair<std::string, std::string>{"ingress", "from"}, {"egress", "to"}}) {
+    json* rules = Path(obj, {"spec", rules_key});
+    if (rules == nullptr || !rules->is_array()) continue;
+    for (size_t i = 0; i < rules->size(); ++i) {
+      json* peers = Member((*rules)[i], peers_key);
+      if (peers == nullptr || !peers->is_array()) continue;
+      for (size_t j = 0; j < peers->size(); ++j) {
+        json* selector = Member((*peers)[j], "namespaceSelector");
+        if (selector == nullptr || !selector->is_object()) continue;
+        MapNamespaceSelector(*selector,
+                             policy + "the namespaceSelector of spec." + rules_key + "[" +
+                                 std::to_string(i) + "]." + peers_key + "[" + std::to_string(j) +
+                                 "]",
+                             o, notes);
+      }
+    }
+  }
+}
+
+// The kind-specific transformations (the header's list), by group and resource.
+void TransformKind(const EntryRef& e, json& obj, const TransformContext& ctx,
+                   TransformNotes* notes) {
+  const RestoreOptions& o = *ctx.options;
+  const bool core = e.group.empty();
+  if (core && e.resource == "services") {
+    TransformService(obj, e, ctx, notes);
+  } else if (core && e.resource == "persistentvolumeclaims") {
+    TransformPvc(obj, ctx);
+  } else if (core && e.resource == "persistentvolumes") {
+    TransformPv(obj, o);
+  } else if (e.group == "apps" && e.resource == "statefulsets") {
+    TransformStatefulSet(obj, o);
+  } else if (e.group == "batch" && e.resource == "jobs") {
+    TransformJob(obj);
+  } else if (e.group == "networking.k8s.io" && e.resource == "networkpolicies") {
+    TransformNetworkPolicy(obj, e, o, notes);
+  } else if (e.group == "rbac.authorization.k8s.io" &&
+             (e.resource == "rolebindings" || e.resource == "clusterrolebindings")) {
+    TransformBinding(obj, o);
+  } else if (core && e.resource == "pods") {
+    json* spec = Member(obj, "spec");
+    Erase(spec, "nodeName");
+    Erase(spec, "priority");
+  }
+  if (std::vector<std::string_view> path = PodSpecPath(e.group, e.resource); !path.empty()) {
+    json* at = &obj;
+    for (std::string_view k : path) at = at == nullptr ? nullptr : Member(*at, k);
+    MapImages(at, o);
   }
 }
 
@@ -286,7 +410,8 @@ std::optional<std::string> MapImage(std::string_view image, const RestoreOptions
   return longest(qualified);
 }
 
-base::Result<json> Transform(const EntryRef& e, json obj, const TransformContext& ctx) {
+base::Result<json> Transform(const EntryRef& e, json obj, const TransformContext& ctx,
+                             TransformNotes* notes) {
   if (ctx.options == nullptr) {
     return Error(Code::kInvalidArgument,
                  "unable to transform '" + EntryPath(e) + "': no restore options given");
@@ -297,16 +422,9 @@ base::Result<json> Transform(const EntryRef& e, json obj, const TransformContext
     return Error(Code::kInvalidArgument, "unable to transform '" + EntryPath(e) +
                                              "': not a kubernetes object (no metadata object)");
   }
-  for (std::string_view key :
-       {"uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
-        "deletionGracePeriodSeconds", "managedFields", "selfLink", "ownerReferences"}) {
-    meta->erase(std::string(key));
-  }
   if (!(ctx.is_custom_resource && o.restore_status)) obj.erase("status");
-
-  const bool core = e.group.empty();
   if (!e.namespace_name.empty()) (*meta)["namespace"] = MapNamespace(e.namespace_name, o);
-  if (core && e.resource == "namespaces") {
+  if (e.group.empty() && e.resource == "namespaces") {
     MapNamespaceMember(Member(*meta, "name"), o);
     json* labels = Member(*meta, "labels");
     if (labels != nullptr) {
@@ -314,26 +432,11 @@ base::Result<json> Transform(const EntryRef& e, json obj, const TransformContext
     }
   }
 
-  if (core && e.resource == "services") {
-    TransformService(obj, o);
-  } else if (core && e.resource == "persistentvolumeclaims") {
-    TransformPvc(obj, ctx);
-  } else if (core && e.resource == "persistentvolumes") {
-    TransformPv(obj, o);
-  } else if (e.group == "apps" && e.resource == "statefulsets") {
-    TransformStatefulSet(obj, o);
-  } else if (e.group == "rbac.authorization.k8s.io" &&
-             (e.resource == "rolebindings" || e.resource == "clusterrolebindings")) {
-    TransformBinding(obj, o);
-  } else if (core && e.resource == "pods") {
-    json* spec = Member(obj, "spec");
-    Erase(spec, "nodeName");
-    Erase(spec, "priority");
-  }
-  if (std::vector<std::string_view> path = PodSpecPath(e.group, e.resource); !path.empty()) {
-    json* at = &obj;
-    for (std::string_view k : path) at = at == nullptr ? nullptr : Member(*at, k);
-    MapImages(at, o);
+  TransformKind(e, obj, ctx, notes);  // reads managedFields (node_ports.h) before they go
+  for (std::string_view key :
+       {"uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+        "deletionGracePeriodSeconds", "managedFields", "selfLink", "ownerReferences"}) {
+    meta->erase(std::string(key));
   }
 
   if (o.backup_name.empty() && o.restore_name.empty()) return obj;
@@ -345,6 +448,14 @@ base::Result<json> Transform(const EntryRef& e, json obj, const TransformContext
   if (!o.backup_name.empty()) (*labels)[std::string(kBackupNameLabel)] = o.backup_name;
   if (!o.restore_name.empty()) (*labels)[std::string(kRestoreNameLabel)] = o.restore_name;
   return obj;
+}
+
+std::vector<std::string> NoteWarnings(const TransformNotes& notes, const json& written) {
+  std::vector<std::string> out = notes.warnings;
+  for (std::string& w : ReassignedNodePortWarnings(notes.node_ports, written)) {
+    out.push_back(std::move(w));
+  }
+  return out;
 }
 
 bool DiffersFromLive(const json& desired, const json& live) {

@@ -14,17 +14,34 @@
 //   - status: dropped, except for custom resources when restore_status is set (the caller
 //     writes it through the status subresource after creating the object).
 //   - namespace mapping: metadata.namespace of namespaced objects (from the entry), the name of
-//     Namespace objects (and their kubernetes.io/metadata.name label), ServiceAccount subjects
-//     of RoleBindings and ClusterRoleBindings, and spec.claimRef.namespace of PVs.
+//     Namespace objects (and their kubernetes.io/metadata.name label), the subjects of
+//     RoleBindings and ClusterRoleBindings that name a namespace (ServiceAccount subjects'
+//     namespace, the Group system:serviceaccounts:<ns> and the User
+//     system:serviceaccount:<ns>:<name>), spec.claimRef.namespace of PVs, and the namespace
+//     names NetworkPolicy peers select by the kubernetes.io/metadata.name label
+//     (namespaceSelector matchLabels, and matchExpressions values with In/NotIn). A
+//     namespaceSelector that selects a mapped namespace's name under another label key cannot
+//     be mapped: it is kept and noted as a warning.
 //   - Services: spec.clusterIP and spec.clusterIPs are dropped unless headless ("None"); with
-//     preserve_node_ports false, spec.ports[].nodePort and spec.healthCheckNodePort are dropped
-//     unless the kubectl.kubernetes.io/last-applied-configuration annotation shows the user
-//     set that very value (an explicit nodePort is part of the application, an assigned one is
-//     not).
-//   - PVCs whose spec.volumeName is not in restored_pvs lose spec.volumeName and the binding
-//     annotations (kPvcBindingAnnotations), so they provision anew; PVs lose
-//     spec.claimRef.uid and .resourceVersion, so the PV controller binds them to the restored
-//     claim.
+//     preserve_node_ports false, assigned nodePorts and healthCheckNodePorts are dropped, and
+//     explicit ones (from kubectl's last-applied configuration or managedFields) are kept
+//     unless another Service of the target holds them (node_ports.h: then dropped and noted,
+//     so the target assigns a new one and the caller warns naming both ports).
+//   - PVCs whose spec.volumeName is not in restored_pvs (the PVs this run creates) lose
+//     spec.volumeName and the binding annotations (kPvcBindingAnnotations), so they provision
+//     anew; those whose PV is restored keep spec.volumeName and lose the annotations that
+//     say the binding is complete (kBindCompletedAnnotations), as the restored PVs do: the PV
+//     controller treats a claim marked bind-completed whose volume's claimRef has no uid as
+//     misbound (ClaimMisbound, phase Lost). PVs lose spec.claimRef.uid and .resourceVersion
+//     (keeping its name and mapped namespace), so the PV controller binds them to the
+//     restored claim.
+//   - Jobs without spec.manualSelector: true lose what the API server generated from the
+//     source Job's uid (pkg/registry/batch/job/strategy.go): the controller-uid and
+//     batch.kubernetes.io/controller-uid keys of spec.selector.matchLabels (the selector when
+//     nothing else is left) and the labels controller-uid, batch.kubernetes.io/controller-uid,
+//     job-name and batch.kubernetes.io/job-name of the pod template (kJobGeneratedLabels). The
+//     target generates them anew; it refuses a Job that brings a selector for another uid
+//     ("`selector` not auto-generated").
 //   - storage_class_mapping: spec.storageClassName and the legacy
 //     volume.beta.kubernetes.io/storage-class annotation of PVCs and PVs, and
 //     spec.volumeClaimTemplates[].spec.storageClassName of StatefulSets. StorageClass objects
@@ -47,8 +64,10 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
+#include "ops/restore/node_ports.h"
 #include "ops/restore/plan.h"
 
 namespace cairn::ops::restore {
@@ -62,16 +81,43 @@ inline constexpr std::string_view kPvcBindingAnnotations[] = {
     "volume.kubernetes.io/selected-node",
 };
 
+// Annotations of a bound claim (and of its volume) that say the binding is complete.
+inline constexpr std::string_view kBindCompletedAnnotations[] = {
+    "pv.kubernetes.io/bind-completed",
+    "pv.kubernetes.io/bound-by-controller",
+};
+
+// Pod template labels the API server adds to a Job without a manual selector.
+inline constexpr std::string_view kJobGeneratedLabels[] = {
+    "controller-uid",
+    "batch.kubernetes.io/controller-uid",
+    "job-name",
+    "batch.kubernetes.io/job-name",
+};
+
 struct TransformContext {
   const RestoreOptions* options = nullptr;  // required
-  std::set<std::string> restored_pvs;       // names of the PersistentVolumes being restored
+  std::set<std::string> restored_pvs;       // names of the PersistentVolumes this run creates
   bool is_custom_resource = false;          // the resource is defined by a CRD
+  NodePortOwners target_node_ports;         // nodePorts the target holds (target.h)
+};
+
+// What Transform noted for the caller to report once the object is written.
+struct TransformNotes {
+  std::vector<std::string> warnings;
+  std::vector<ReassignedNodePort> node_ports;  // explicit nodePorts the target holds
 };
 
 // The object to create for entry `e`. InvalidArgument when `obj` is not a JSON object with an
 // object `metadata` (the message names the entry); InvalidArgument when ctx.options is null.
+// `notes` (optional) receives what the caller reports (NoteWarnings).
 base::Result<nlohmann::json> Transform(const EntryRef& e, nlohmann::json obj,
-                                       const TransformContext& ctx);
+                                       const TransformContext& ctx,
+                                       TransformNotes* notes = nullptr);
+
+// The warnings of `notes` once the object is written: the notes' warnings and one per
+// reassigned nodePort naming the port the target assigned (`written`: the API's answer).
+std::vector<std::string> NoteWarnings(const TransformNotes& notes, const nlohmann::json& written);
 
 // The target namespace of a backup namespace: its namespace_mapping entry, else itself.
 std::string MapNamespace(std::string_view ns, const RestoreOptions& o);

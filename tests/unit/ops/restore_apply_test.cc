@@ -58,7 +58,7 @@ class ApplyTest : public ::testing::Test {
     o.max_in_flight = 1;
     auto client = kube::Client::Create(std::move(cfg), o);
     EXPECT_TRUE(client.ok());
-    TransformContext ctx{&opts_, {}, false};
+    TransformContext ctx{&opts_, {}, false, {}};
     {
       ApplyPool pool(**client, ctx, ctx, opts_, ledger_, shared_, cancel_, 1);
       for (const json& obj : objects) {

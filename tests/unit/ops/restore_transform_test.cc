@@ -17,7 +17,7 @@ EntryRef Entry(std::string path) {
 // Runs Transform and returns the object (null on error, with a test failure).
 json Xform(const std::string& path, json obj, const RestoreOptions& o,
            std::set<std::string> restored_pvs = {}, bool custom = false) {
-  TransformContext ctx{&o, std::move(restored_pvs), custom};
+  TransformContext ctx{&o, std::move(restored_pvs), custom, {}};
   base::Result<json> r = Transform(Entry(path), std::move(obj), ctx);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? *r : json();
@@ -68,7 +68,7 @@ TEST(Transform, LabelsAdded) {
 }
 
 TEST(Transform, RejectsWhatIsNotAnObject) {
-  TransformContext ctx{&kDefaults, {}, false};
+  TransformContext ctx{&kDefaults, {}, false, {}};
   const EntryRef e = Entry("resources/core/configmaps/v1/namespaces/shop/c.json");
   for (const json& bad :
        {json(), json::array(), json("x"), json{{"metadata", "x"}}, json{{"kind", "ConfigMap"}}}) {
@@ -211,7 +211,12 @@ TEST(Transform, PvcLosesBindingWhenItsVolumeIsNotRestored) {
 TEST(Transform, PvcKeepsBindingWhenItsVolumeIsRestored) {
   const json out = Xform(kPvc, Pvc(), kDefaults, {"pvc-123"});
   EXPECT_EQ(out["spec"]["volumeName"], "pvc-123");
-  EXPECT_EQ(out["metadata"]["annotations"], Pvc()["metadata"]["annotations"]);
+  // Marked bind-completed, the claim would be misbound (Lost) against a volume whose claimRef
+  // has no uid: the controller binds them anew.
+  json annotations = Pvc()["metadata"]["annotations"];
+  annotations.erase("pv.kubernetes.io/bind-completed");
+  annotations.erase("pv.kubernetes.io/bound-by-controller");
+  EXPECT_EQ(out["metadata"]["annotations"], annotations);
   // Another PV restored is not this one.
   EXPECT_FALSE(Xform(kPvc, Pvc(), kDefaults, {"pvc-999"})["spec"].contains("volumeName"));
 }
@@ -241,7 +246,9 @@ TEST(Transform, PersistentVolume) {
   o.convert_to_access_modes = {{"ReadWriteMany", "ReadWriteOnce"}};
   const json pv = json::parse(R"({
     "kind": "PersistentVolume",
-    "metadata": {"name": "pvc-123", "uid": "x"},
+    "metadata": {"name": "pvc-123", "uid": "x", "annotations": {
+      "pv.kubernetes.io/bound-by-controller": "yes",
+      "pv.kubernetes.io/provisioned-by": "ebs.csi.aws.com"}},
     "spec": {"accessModes": ["ReadWriteOnce", "ReadWriteMany"], "storageClassName": "gp2",
              "persistentVolumeReclaimPolicy": "Retain",
              "claimRef": {"kind": "PersistentVolumeClaim", "namespace": "shop", "name": "data",
@@ -252,7 +259,8 @@ TEST(Transform, PersistentVolume) {
   const json out = Xform("resources/core/persistentvolumes/v1/cluster/pvc-123.json", pv, o);
   EXPECT_EQ(out, json::parse(R"({
     "kind": "PersistentVolume",
-    "metadata": {"name": "pvc-123"},
+    "metadata": {"name": "pvc-123",
+                 "annotations": {"pv.kubernetes.io/provisioned-by": "ebs.csi.aws.com"}},
     "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
              "persistentVolumeReclaimPolicy": "Retain",
              "claimRef": {"kind": "PersistentVolumeClaim", "namespace": "shop-copy",
@@ -324,7 +332,11 @@ TEST(Transform, NamespaceMappingEverywhere) {
       {"kind": "ServiceAccount", "name": "app", "namespace": "billing"},
       {"kind": "ServiceAccount", "name": "app", "namespace": "kept"},
       {"kind": "User", "name": "shop", "namespace": "shop"},
-      {"kind": "Group", "name": "devs", "apiGroup": "rbac.authorization.k8s.io"}]
+      {"kind": "Group", "name": "devs", "apiGroup": "rbac.authorization.k8s.io"},
+      {"kind": "Group", "name": "system:serviceaccounts:shop"},
+      {"kind": "User", "name": "system:serviceaccount:billing:deployer"},
+      {"kind": "User", "name": "system:serviceaccount:other:deployer"},
+      {"kind": "Group", "name": "system:serviceaccounts"}]
   })");
   for (const char* path :
        {"resources/rbac.authorization.k8s.io/clusterrolebindings/v1/cluster/b.json",
@@ -335,10 +347,115 @@ TEST(Transform, NamespaceMappingEverywhere) {
     EXPECT_EQ(out["subjects"][2]["namespace"], "kept") << path;
     EXPECT_EQ(out["subjects"][3]["namespace"], "shop") << path;
     EXPECT_FALSE(out["subjects"][4].contains("namespace")) << path;
+    // Service accounts named as users and groups.
+    EXPECT_EQ(out["subjects"][5]["name"], "system:serviceaccounts:shop-copy") << path;
+    EXPECT_EQ(out["subjects"][6]["name"], "system:serviceaccount:billing-2:deployer") << path;
+    EXPECT_EQ(out["subjects"][7]["name"], "system:serviceaccount:other:deployer") << path;
+    EXPECT_EQ(out["subjects"][8]["name"], "system:serviceaccounts") << path;
   }
   // PV claimRef: TEST(Transform, PersistentVolume).
   EXPECT_EQ(MapNamespace("shop", o), "shop-copy");
   EXPECT_EQ(MapNamespace("x", o), "x");
+}
+
+TEST(Transform, NetworkPolicyNamespaceSelectorsFollowTheMapping) {
+  RestoreOptions o;
+  o.namespace_mapping = {{"shop", "shop-copy"}, {"billing", "billing-2"}};
+  const json policy = json::parse(R"({
+    "kind": "NetworkPolicy", "metadata": {"name": "allow"},
+    "spec": {"podSelector": {},
+      "ingress": [{"from": [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "shop"}}},
+        {"namespaceSelector": {"matchExpressions": [
+          {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["billing", "x"]},
+          {"key": "kubernetes.io/metadata.name", "operator": "Exists"}]},
+         "podSelector": {"matchLabels": {"app": "shop"}}},
+        {"ipBlock": {"cidr": "10.0.0.0/8"}}]}],
+      "egress": [{"to": [
+        {"namespaceSelector": {"matchExpressions": [
+          {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["shop"]}]}},
+        {"namespaceSelector": {"matchLabels": {"name": "billing", "team": "shop-team"}}}]}]}
+  })");
+  const char* path = "resources/networking.k8s.io/networkpolicies/v1/namespaces/shop/allow.json";
+  TransformNotes notes;
+  TransformContext ctx{&o, {}, false, {}};
+  auto r = Transform(Entry(path), policy, ctx, &notes);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const json& from = (*r)["spec"]["ingress"][0]["from"];
+  EXPECT_EQ(from[0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+            "shop-copy");
+  EXPECT_EQ(from[1]["namespaceSelector"]["matchExpressions"][0]["values"],
+            json({"billing-2", "x"}));
+  EXPECT_EQ(from[1]["podSelector"], policy["spec"]["ingress"][0]["from"][1]["podSelector"]);
+  EXPECT_EQ(from[2], policy["spec"]["ingress"][0]["from"][2]);
+  const json& to = (*r)["spec"]["egress"][0]["to"];
+  EXPECT_EQ(to[0]["namespaceSelector"]["matchExpressions"][0]["values"], json({"shop-copy"}));
+  // A mapped namespace's name under another label cannot be mapped: kept, and a warning.
+  EXPECT_EQ(to[1], policy["spec"]["egress"][0]["to"][1]);
+  ASSERT_EQ(notes.warnings.size(), 1u);
+  EXPECT_EQ(notes.warnings[0],
+            "NetworkPolicy 'shop-copy/allow': the namespaceSelector of spec.egress[0].to[1] "
+            "selects label 'name' = 'billing', the name of a namespace mapped to 'billing-2'; "
+            "only the kubernetes.io/metadata.name label is mapped, so this selector is restored "
+            "unchanged");
+  EXPECT_EQ(NoteWarnings(notes, *r), notes.warnings);
+  // Without a mapping nothing changes.
+  EXPECT_EQ(Xform(path, policy, kDefaults)["spec"], policy["spec"]);
+}
+
+// --- Jobs -------------------------------------------------------------------------------------
+
+// A Job as the API server stores it after `kubectl create job`.
+json KubectlJob() {
+  return json::parse(R"({
+    "kind": "Job", "metadata": {"name": "report", "uid": "11-22",
+      "labels": {"batch.kubernetes.io/controller-uid": "11-22", "app": "report"}},
+    "spec": {"selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": "11-22"}},
+      "template": {"metadata": {"labels": {
+        "batch.kubernetes.io/controller-uid": "11-22", "batch.kubernetes.io/job-name": "report",
+        "controller-uid": "11-22", "job-name": "report", "app": "report"}},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "r", "image": "busybox"}]}}}
+  })");
+}
+
+const char kJob[] = "resources/batch/jobs/v1/namespaces/shop/report.json";
+
+TEST(Transform, JobLosesTheGeneratedSelectorAndLabels) {
+  const json out = Xform(kJob, KubectlJob(), kDefaults);
+  EXPECT_FALSE(out["spec"].contains("selector"));
+  EXPECT_EQ(out["spec"]["template"]["metadata"]["labels"], json({{"app", "report"}}));
+  EXPECT_EQ(out["spec"]["template"]["spec"], KubectlJob()["spec"]["template"]["spec"]);
+  // The API server copied the template's labels to the Job: those copies go too, the
+  // user's stay (and a label that only shares a key with a generated one).
+  EXPECT_EQ(out["metadata"]["labels"], json({{"app", "report"}}));
+  json own = KubectlJob();
+  own["metadata"]["labels"]["job-name"] = "mine";
+  EXPECT_EQ(Xform(kJob, own, kDefaults)["metadata"]["labels"],
+            json({{"app", "report"}, {"job-name", "mine"}}));
+  // Legacy (before 1.27) selectors carry the unprefixed key.
+  json legacy = KubectlJob();
+  legacy["spec"]["selector"] = {{"matchLabels", {{"controller-uid", "11-22"}}}};
+  EXPECT_FALSE(Xform(kJob, legacy, kDefaults)["spec"].contains("selector"));
+}
+
+TEST(Transform, JobKeepsWhatTheUserSelected) {
+  // A selector the user wrote next to the generated key keeps the user's part.
+  json job = KubectlJob();
+  job["spec"]["selector"]["matchLabels"]["app"] = "report";
+  EXPECT_EQ(Xform(kJob, job, kDefaults)["spec"]["selector"],
+            json({{"matchLabels", {{"app", "report"}}}}));
+  // manualSelector: true is the user's selector and labels, kept whole.
+  json manual = KubectlJob();
+  manual["spec"]["manualSelector"] = true;
+  manual["spec"]["selector"] = {{"matchLabels", {{"app", "report"}}}};
+  json out = Xform(kJob, manual, kDefaults);
+  EXPECT_EQ(out["spec"]["selector"], manual["spec"]["selector"]);
+  EXPECT_EQ(out["spec"]["template"]["metadata"]["labels"],
+            manual["spec"]["template"]["metadata"]["labels"]);
+  // manualSelector: false is the default: generated parts go.
+  manual["spec"]["manualSelector"] = false;
+  out = Xform(kJob, manual, kDefaults);
+  EXPECT_EQ(out["spec"]["template"]["metadata"]["labels"], json({{"app", "report"}}));
 }
 
 // --- Images -----------------------------------------------------------------------------------
