@@ -10,7 +10,8 @@ import subprocess
 import tempfile
 import unittest
 
-from cairn_test_support import KubeApiServer, run
+from cairn_test_support import KubeApiServer, run, s3_env, unique
+from vault_access import FileVault, S3Vault
 
 NS = "store"
 
@@ -90,14 +91,24 @@ def make_source(kube):
 
 
 class RestoreApply(unittest.TestCase):
+    """Against a file vault."""
+
+    @classmethod
+    def make_vault(cls):
+        return FileVault(os.path.join(cls.dir, "vault"))
+
     @classmethod
     def setUpClass(cls):
-        cls.source = KubeApiServer()
         cls.dir = tempfile.mkdtemp(prefix="cairn-restore-apply-")
-        cls.vault = os.path.join(cls.dir, "vault")
+        try:
+            cls.vault = cls.make_vault()
+        except BaseException:  # no S3 test server: skipped
+            shutil.rmtree(cls.dir, ignore_errors=True)
+            raise
+        cls.source = KubeApiServer()
         try:
             make_source(cls.source)
-            r = run("backup-run", "--url", f"file://{cls.vault}", "--kubeconfig",
+            r = run("backup-run", *cls.vault.args(), "--kubeconfig",
                     cls.source.kubeconfig, "--include-namespaces", NS, "--name", "b1")
             if r.code != 0:
                 raise AssertionError(f"backup failed: {r}")
@@ -115,8 +126,8 @@ class RestoreApply(unittest.TestCase):
         self.addCleanup(self.target.stop)
 
     def restore(self, name, *args):
-        r = run("restore-run", "--url", f"file://{self.vault}", "--kubeconfig",
-                self.target.kubeconfig, "--backup", "b1", "--name", name, "--output", "json",
+        r = run("restore-run", *self.vault.args(), "--kubeconfig", self.target.kubeconfig,
+                "--backup", "b1", "--name", name, "--output", "json",
                 "--kube-qps", "1000", "--kube-burst", "1000", *args)
         try:
             r.status = r.json()
@@ -129,14 +140,12 @@ class RestoreApply(unittest.TestCase):
         return json.loads(p.stdout) if p.returncode == 0 else None
 
     def results(self, name):
-        out = subprocess.run(["zstd", "-dc", os.path.join(self.vault, "restores", name,
-                                                          "results.json.zst")],
-                             capture_output=True, text=True, check=True)
+        data = self.vault.read(f"restores/{name}/results.json.zst")
+        out = subprocess.run(["zstd", "-dc"], input=data, capture_output=True, check=True)
         return json.loads(out.stdout)
 
     def vault_status(self, name):
-        with open(os.path.join(self.vault, "restores", name, "status.json")) as f:
-            return json.load(f)
+        return json.loads(self.vault.read(f"restores/{name}/status.json"))
 
     def warnings(self, status):
         return [(w.get("object", ""), w["message"]) for w in status["warnings"]["items"]]
@@ -251,7 +260,7 @@ class RestoreApply(unittest.TestCase):
             try:
                 target.admin({"latency": {"path_regex": f"^/api/v1/namespaces/{NS}/"
                                                         "configmaps$", "ms": 400}})
-                r = run("restore-run", "--url", f"file://{self.vault}", "--kubeconfig",
+                r = run("restore-run", *self.vault.args(), "--kubeconfig",
                         target.kubeconfig, "--backup", "b1", "--name", f"w{workers}",
                         "--kube-qps", "1000", "--kube-burst", "1000",
                         "--restore-workers", str(workers))
@@ -282,6 +291,15 @@ def _admin_requests(self):
 
 
 KubeApiServer.admin_requests = _admin_requests
+
+
+class RestoreApplyS3(RestoreApply):
+    """The same tests against the S3 test server: restore reads everything from S3."""
+
+    @classmethod
+    def make_vault(cls):
+        return S3Vault(s3_env(), unique("restore-apply"))
+
 
 if __name__ == "__main__":
     unittest.main()
