@@ -7,6 +7,7 @@ import hashlib
 import time
 
 import kinds
+import quota
 from patch import deepcopy
 
 BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
@@ -94,6 +95,8 @@ class Controllers:
             return
         if kind == "Namespace" and old is None:
             self.namespace_created(new)
+        elif kind == "ResourceQuota":
+            quota.quota_written(self, old, new)
         elif kind == "PersistentVolumeClaim":
             self.bind_claim(new)
         elif kind == "PersistentVolume":
@@ -115,6 +118,7 @@ class Controllers:
         m = obj["metadata"]
         if propagation != "Orphan":
             self.collect_garbage(m.get("namespace", ""), m.get("uid"))
+        quota.replenish(self, sres.storage_key, obj)
         if sres.builtin and (sres.kind, m["name"]) in (("ConfigMap", "kube-root-ca.crt"),
                                                         ("ServiceAccount", "default")):
             ns = self.store.get(("", "namespaces"), "", m.get("namespace", ""))

@@ -71,7 +71,10 @@ def allocate(obj, old, services):
     t = spec.get("type", "ClusterIP")
     ospec = (old or {}).get("spec") or {}
     otype = ospec.get("type", "ClusterIP")
-    used_ips, used_ports = _used(services, (meta.get("namespace"), meta["name"]))
+    # On a create, a Service of the same name (the create fails AlreadyExists after this)
+    # still holds its IPs and ports, as in the real allocators' bitmaps.
+    me = (meta.get("namespace"), meta["name"]) if old is not None else None
+    used_ips, used_ports = _used(services, me)
     errs = []
     if t == "ExternalName":
         if old is None or otype == "ExternalName" or \

@@ -7,6 +7,7 @@ import uuid
 
 import crd as crdmod
 import kinds
+import quota
 import services
 from apply import field_set, track_update
 from errors import (ApiError, STALE, already_exists, bad_request, conflict, forbidden,
@@ -118,8 +119,8 @@ class Writer:
                 [kinds.field_required("metadata.name", "name or generateName is required")]
             if errs:
                 raise invalid(res.kind, res.group, name, errs)
-            if self.store.get(skey, meta.get("namespace", ""), name) is not None:
-                raise already_exists(res.plural, res.group, name)
+            # Storage answers AlreadyExists only after validation and admission (quota).
+            exists = self.store.get(skey, meta.get("namespace", ""), name) is not None
             if meta.get("resourceVersion") and not seed:
                 # The storage layer's plain error, answered as the real server answers it.
                 raise ApiError(500, "", "resourceVersion should not be set on objects to be "
@@ -144,6 +145,10 @@ class Writer:
         allocated = set()
         if sub != "status" or seed:
             allocated = self._defaults_and_validation(res, sres, old, new)
+        if old is None and not seed and res.namespaced:
+            quota.admit(self, res, skey, new, dry_run)
+        if old is None and exists:
+            raise already_exists(res.plural, res.group, meta.get("name") or "")
         if old is not None and (sres.generation) and _content(new) != _content(old):
             meta["generation"] = (old["metadata"].get("generation") or 1) + 1
         if old is not None and _comparable(new) == _comparable(old):

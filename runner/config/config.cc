@@ -325,6 +325,7 @@ const std::vector<Field<RestorePolicy>>& RestoreFields() {
       BoolField("preserve_node_ports", &R::preserve_node_ports),
       BoolField("restore_status", &R::restore_status),
       {"priorities", BindPriorities},
+      IntField("restore_workers", &R::restore_workers, 1, kMaxRestoreWorkers),
       DurationField("timeout", &R::timeout),
   };
   return *fields;

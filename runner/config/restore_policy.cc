@@ -204,6 +204,9 @@ void AddRestorePolicyFlags(FlagSet& flags) {
   flags.AddBool("restore-status", "restore the status of custom resources");
   flags.AddList("priorities", "RES,...",
                 "resources to restore first, in this order, before the built-in order");
+  flags.AddInt("restore-workers", "N",
+               "objects written at once (default " + std::to_string(kDefaultRestoreWorkers) + ")",
+               1, kMaxRestoreWorkers);
 }
 
 base::Result<RestorePolicy> RestorePolicyFromFlags(const ParsedFlags& flags,
@@ -257,6 +260,9 @@ base::Result<RestorePolicy> RestorePolicyFromFlags(const ParsedFlags& flags,
     std::vector<std::pair<size_t, std::string>> problems = CheckPriorities(items);
     if (!problems.empty()) return bad("priorities", problems.front().second);
     p.priorities = std::move(items);
+  }
+  if (flags.Has("restore-workers")) {
+    p.restore_workers = static_cast<int>(flags.GetInt("restore-workers"));
   }
   if (auto timeout = flags.GetDuration("timeout")) p.timeout = *timeout;
   if (!p.timeout) p.timeout = kDefaultRestoreTimeout;

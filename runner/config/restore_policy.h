@@ -44,6 +44,9 @@ namespace cairn::config {
 struct Config;
 
 inline constexpr base::Duration kDefaultRestoreTimeout = std::chrono::minutes(60);
+// Objects written at once (restore_workers, --restore-workers).
+inline constexpr int kDefaultRestoreWorkers = 4;
+inline constexpr int kMaxRestoreWorkers = 64;
 
 // FROM -> TO pairs in the order given.
 using Mapping = std::vector<std::pair<std::string, std::string>>;
@@ -70,6 +73,9 @@ struct RestorePolicy {
   // Resources restored first, in this order, before the built-in order for everything else.
   // Each is a resource name as in include_resources ("*" is not allowed), at most once.
   std::vector<std::string> priorities;
+  // Objects written to the API server at once, 1..kMaxRestoreWorkers. The client's rate limit
+  // ([kubernetes] qps, burst) still applies to all of them together.
+  int restore_workers = kDefaultRestoreWorkers;
   // Whole-run deadline: the restore's `timeout`, else [defaults] timeout, else 60m. The loader,
   // SelectRestorePolicy and RestorePolicyFromFlags always leave it set.
   std::optional<base::Duration> timeout = kDefaultRestoreTimeout;
@@ -116,9 +122,9 @@ std::vector<std::pair<size_t, std::string>> CheckPriorities(const std::vector<st
 // --namespace-mapping, --storage-class-mapping, --convert-to-access-modes,
 // --image-registry-mapping (FROM=TO,...), --existing-resource-policy none|update,
 // --preserve-node-ports, --restore-status (bools, =false to turn a policy's true off),
-// --priorities (comma list). The timeout is the common --timeout; `vault` has no flag (--vault
-// and --url choose the vault). The filter flags share their names with the backup policy's
-// (AddPolicyFlags): an executable registers only one of the two sets.
+// --priorities (comma list), --restore-workers N. The timeout is the common --timeout; `vault` has
+// no flag (--vault and --url choose the vault). The filter flags share their names with the backup
+// policy's (AddPolicyFlags): an executable registers only one of the two sets.
 void AddRestorePolicyFlags(FlagSet& flags);
 
 // `base` with every restore flag that was given applied on top (flags win; a list or mapping

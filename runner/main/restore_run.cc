@@ -1,6 +1,7 @@
 // restore-run: a verified backup applied to the current cluster, with namespace, storage
 // class, access mode and image mappings (runner/ops/restore). Exit 0 Completed,
 // 3 PartiallyFailed, 1 Failed, 2 bad invocation.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -101,6 +102,7 @@ int main(int argc, char** argv) {
   const char* tmpdir = std::getenv("TMPDIR");
   opts.spool_dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
   opts.policy_name = policy->name;
+  opts.parallel_applies = policy->restore_workers;
 
   // SIGTERM, SIGINT and the restore's timeout stop it between objects; reads of the vault are
   // bounded by the deadline, and the final status is written on the uncancellable path.
@@ -135,6 +137,8 @@ int main(int argc, char** argv) {
                           [&]() -> base::Result<std::unique_ptr<kube::Client>> {
                             kube::ClientOptions ko =
                                 wiring::KubeClientOptions(inv.settings, control.DataPath());
+                            // Every worker's request in flight at once.
+                            ko.max_in_flight = std::max(ko.max_in_flight, opts.parallel_applies);
                             return kube::Client::Create(*cluster_cfg, ko);
                           },
                           reporter,

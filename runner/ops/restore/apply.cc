@@ -1,5 +1,7 @@
 #include "ops/restore/apply.h"
 
+#include <optional>
+
 #include "io/zstd.h"
 
 namespace cairn::ops::restore {
@@ -52,6 +54,42 @@ base::Result<std::string> Ledger::Finish() {
   return std::move(compressed_);
 }
 
+// --- Owners and quotas ----------------------------------------------------------------------
+
+void OwnerTable::Expect(const std::string& source_uid) {
+  std::lock_guard<std::mutex> l(mu_);
+  owners_[source_uid] = OwnerState{OwnerState::Kind::kPending, ""};
+}
+
+bool OwnerTable::Expected(const std::string& source_uid) const {
+  std::lock_guard<std::mutex> l(mu_);
+  return owners_.count(source_uid) > 0;
+}
+
+void OwnerTable::Resolve(const std::string& source_uid, const std::string& target_uid) {
+  std::lock_guard<std::mutex> l(mu_);
+  owners_[source_uid] = target_uid.empty() ? OwnerState{OwnerState::Kind::kFailed, ""}
+                                           : OwnerState{OwnerState::Kind::kWritten, target_uid};
+}
+
+OwnerState OwnerTable::Get(const std::string& source_uid) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = owners_.find(source_uid);
+  return it == owners_.end() ? OwnerState{} : it->second;
+}
+
+size_t OwnerTable::size() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return owners_.size();
+}
+
+bool QuotaScope::Counts(const std::string& ns, const std::string& qualified) const {
+  if (ns.empty()) return false;  // quotas are namespaced
+  if (everywhere) return true;
+  auto it = counted.find(ns);
+  return it != counted.end() && it->second.count(qualified) > 0;
+}
+
 // --- Applying one object ---------------------------------------------------------------------
 
 namespace {
@@ -78,62 +116,134 @@ std::string RestoreStatus(kube::Client& kube, const kube::ResourceRef& ref, cons
   return r.ok() ? "" : "status not restored: " + r.status().message();
 }
 
-void ApplyOne(kube::Client& kube, const ApplyItem& item, const TransformContext& ctx,
-              const RestoreOptions& opts, Ledger& ledger) {
+// Where one object goes in the target, named as it is there (the mapped namespace, and the
+// mapped name of a Namespace object).
+struct Target {
+  kube::ResourceRef ref;
+  std::string ns, name;
+  std::string object;  // "<qualified>/<ns>/<name>", for results, errors and warnings
+  std::string path;    // the backup's archive entry
+  std::string scope;   // status scope
+};
+
+Target TargetOf(const ApplyItem& item, const nlohmann::json* obj, const RestoreOptions& opts) {
   const ResourcePlan& p = *item.plan;
-  const std::string target_ns =
-      p.target.namespaced ? MapNamespace(item.ref.namespace_name, opts) : "";
-  const std::string object =
-      p.qualified + "/" + (target_ns.empty() ? "" : target_ns + "/") + item.ref.name;
-  const std::string path = EntryPath(item.ref);
+  Target t;
+  t.ref = {p.target.group, p.target.version, p.target.resource, p.target.namespaced};
+  t.ns = p.target.namespaced ? MapNamespace(item.ref.namespace_name, opts) : "";
+  t.name = item.ref.name;
+  if (obj != nullptr) {
+    if (std::string name = ObjectName(*obj); !name.empty()) t.name = std::move(name);
+    std::string ns = ObjectNamespace(*obj);
+    if (p.target.namespaced && !ns.empty()) t.ns = std::move(ns);
+  }
+  t.object = p.qualified + "/" + (t.ns.empty() ? "" : t.ns + "/") + t.name;
+  t.path = EntryPath(item.ref);
+  t.scope = t.ns.empty() ? std::string(vault::kScopeCluster) : vault::NamespaceScope(t.ns);
+  return t;
+}
+
+// Puts the backed-up ownerReferences (`refs`) on the object to write, re-pointed to the
+// owners' new uids; a warning for each reference dropped.
+void Repoint(nlohmann::json& obj, const nlohmann::json& refs, const OwnerTable& owners,
+             const Target& t, Ledger& ledger) {
+  if (!refs.is_array() || refs.empty()) return;
+  std::vector<std::string> dropped;
+  nlohmann::json kept = RepointOwnerReferences(
+      refs, [&](const std::string& uid) { return owners.Get(uid); }, &dropped);
+  if (!kept.empty()) obj["metadata"]["ownerReferences"] = std::move(kept);
+  for (const auto& d : dropped) ledger.Warn(t.scope, d, t.object);
+}
+
+// The object exists (`live`, when already read): kept (none) or updated (update).
+void Existing(kube::Client& kube, const Target& t, const nlohmann::json& obj,
+              std::optional<nlohmann::json> live, const ApplyItem& item,
+              const TransformContext& ctx, const TransformNotes& notes, const RestoreOptions& opts,
+              Ledger& ledger, const std::function<void(const std::string&)>& written) {
+  if (opts.existing_resource_policy == "update") {
+    kube::ApplyOptions ao;
+    ao.force = true;
+    auto applied = kube.Apply(t.ref, t.ns, t.name, obj, ao);
+    if (!applied.ok()) {
+      ledger.Record(t.path, t.ns, t.object, "failed", applied.status().message());
+      written("");
+      return;
+    }
+    ledger.Record(t.path, t.ns, t.object, "updated", "");
+    written(ObjectUid(*applied));
+    for (const auto& w : NoteWarnings(notes, *applied)) ledger.Warn(t.scope, w, t.object);
+    std::string w = RestoreStatus(kube, t.ref, t.ns, t.name, obj, *applied, ctx, item.plan->target);
+    if (!w.empty()) ledger.Warn(t.scope, w, t.object);
+    return;
+  }
+  if (!live) {
+    auto got = kube.Get(t.ref, t.ns, t.name);
+    if (got.ok()) live = std::move(got).value();
+  }
+  std::string why;
+  if (live && DiffersFromLive(obj, *live)) {
+    why = "exists and differs from the backup (existing_resource_policy = none keeps it)";
+  }
+  ledger.Record(t.path, t.ns, t.object, "skipped", why);
+  written(live ? ObjectUid(*live) : "");
+}
+
+void ApplyOne(kube::Client& kube, const ApplyItem& item, const TransformContext& ctx,
+              const RestoreOptions& opts, Ledger& ledger, ApplyShared& shared) {
+  const ResourcePlan& p = *item.plan;
+  nlohmann::json original = nlohmann::json::parse(item.text, nullptr, false);
+  const std::string source_uid = original.is_object() ? ObjectUid(original) : "";
+  nlohmann::json refs;
+  if (original.is_object() && original.contains("metadata") && original["metadata"].is_object() &&
+      original["metadata"].contains("ownerReferences")) {
+    refs = original["metadata"]["ownerReferences"];
+  }
+  auto written = [&](const std::string& uid) {
+    if (!source_uid.empty() && shared.owners.Expected(source_uid)) {
+      shared.owners.Resolve(source_uid, uid);
+    }
+  };
   TransformNotes notes;
-  auto obj = Transform(item.ref, nlohmann::json::parse(item.text, nullptr, false), ctx, &notes);
+  auto obj = Transform(item.ref, std::move(original), ctx, &notes);
+  const Target t = TargetOf(item, obj.ok() ? &*obj : nullptr, opts);
   if (!obj.ok()) {
-    ledger.Record(path, target_ns, object, "failed", obj.status().message());
+    ledger.Record(t.path, t.ns, t.object, "failed", obj.status().message());
+    written("");
     return;
   }
   // The version chosen for the target (server-side apply needs both).
   (*obj)["apiVersion"] =
       p.target.group.empty() ? p.target.version : p.target.group + "/" + p.target.version;
   (*obj)["kind"] = p.target.kind;
-  kube::ResourceRef ref{p.target.group, p.target.version, p.target.resource, p.target.namespaced};
-  auto warn = [&](const std::string& w) {
-    if (!w.empty()) {
-      ledger.Warn(
-          target_ns.empty() ? std::string(vault::kScopeCluster) : vault::NamespaceScope(target_ns),
-          w, object);
+  Repoint(*obj, refs, shared.owners, t, ledger);
+  std::optional<nlohmann::json> live;
+  if (shared.quota.Counts(t.ns, p.qualified)) {  // look first: a doomed create counts
+    auto got = kube.Get(t.ref, t.ns, t.name);
+    if (got.ok()) live = std::move(got).value();
+  }
+  if (!live) {
+    auto created = kube.Create(t.ref, t.ns, *obj);
+    if (created.ok()) {
+      ledger.Record(t.path, t.ns, t.object, "created", "");
+      written(ObjectUid(*created));
+      for (const auto& w : NoteWarnings(notes, *created)) ledger.Warn(t.scope, w, t.object);
+      std::string w = RestoreStatus(kube, t.ref, t.ns, t.name, *obj, *created, ctx, p.target);
+      if (!w.empty()) ledger.Warn(t.scope, w, t.object);
+      return;
     }
-  };
-  auto created = kube.Create(ref, target_ns, *obj);
-  if (created.ok()) {
-    ledger.Record(path, target_ns, object, "created", "");
-    for (const auto& w : NoteWarnings(notes, *created)) warn(w);
-    warn(RestoreStatus(kube, ref, target_ns, item.ref.name, *obj, *created, ctx, p.target));
-    return;
-  }
-  if (created.status().code() != Code::kAlreadyExists) {
-    ledger.Record(path, target_ns, object, "failed", created.status().message());
-    return;
-  }
-  if (opts.existing_resource_policy == "update") {
-    kube::ApplyOptions ao;
-    ao.force = true;
-    auto applied = kube.Apply(ref, target_ns, item.ref.name, *obj, ao);
-    if (applied.ok()) {
-      ledger.Record(path, target_ns, object, "updated", "");
-      for (const auto& w : NoteWarnings(notes, *applied)) warn(w);
-      warn(RestoreStatus(kube, ref, target_ns, item.ref.name, *obj, *applied, ctx, p.target));
-    } else {
-      ledger.Record(path, target_ns, object, "failed", applied.status().message());
+    if (created.status().code() != Code::kAlreadyExists) {
+      // Validation, allocation (a nodePort held by this very object) and admission (quota)
+      // answer before storage does: an object that exists is skipped, not failed.
+      auto got = kube.Get(t.ref, t.ns, t.name);
+      if (!got.ok()) {
+        ledger.Record(t.path, t.ns, t.object, "failed", created.status().message());
+        written("");
+        return;
+      }
+      live = std::move(got).value();
     }
-    return;
   }
-  auto live = kube.Get(ref, target_ns, item.ref.name);
-  std::string why;
-  if (live.ok() && DiffersFromLive(*obj, *live)) {
-    why = "exists and differs from the backup (existing_resource_policy = none keeps it)";
-  }
-  ledger.Record(path, target_ns, object, "skipped", why);
+  Existing(kube, t, *obj, std::move(live), item, ctx, notes, opts, ledger, written);
 }
 
 }  // namespace
@@ -142,12 +252,13 @@ void ApplyOne(kube::Client& kube, const ApplyItem& item, const TransformContext&
 
 ApplyPool::ApplyPool(kube::Client& kube, const TransformContext& builtin,
                      const TransformContext& custom, const RestoreOptions& opts, Ledger& ledger,
-                     const std::atomic<bool>& cancel, int workers)
+                     ApplyShared& shared, const std::atomic<bool>& cancel, int workers)
     : kube_(kube),
       builtin_(builtin),
       custom_(custom),
       opts_(opts),
       ledger_(ledger),
+      shared_(shared),
       cancel_(cancel),
       capacity_(static_cast<size_t>(std::max(1, workers)) * 4) {
   for (int i = 0; i < std::max(1, workers); ++i) threads_.emplace_back([this] { Work(); });
@@ -187,7 +298,7 @@ void ApplyPool::Work() {
     }
     cv_.notify_all();  // room in the queue
     if (!cancel_.load()) {
-      ApplyOne(kube_, item, item.plan->custom ? custom_ : builtin_, opts_, ledger_);
+      ApplyOne(kube_, item, item.plan->custom ? custom_ : builtin_, opts_, ledger_, shared_);
     }
     {
       std::lock_guard<std::mutex> l(mu_);

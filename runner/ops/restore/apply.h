@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -47,6 +48,39 @@ class Ledger {
   bool first_ = true;
 };
 
+// The owners this restore writes, by their uid in the backup: pending until written, then
+// their uid in the target (or failed). Dependents are written after their owners (run.cc) and
+// their ownerReferences re-pointed (RepointOwnerReferences). Thread-safe.
+class OwnerTable {
+ public:
+  void Expect(const std::string& source_uid);  // an owner restored by this run
+  bool Expected(const std::string& source_uid) const;
+  // After the owner's write: its uid in the target; "" when it failed.
+  void Resolve(const std::string& source_uid, const std::string& target_uid);
+  OwnerState Get(const std::string& source_uid) const;
+  size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, OwnerState> owners_;
+};
+
+// Where a create can consume quota: the resources (QualifiedResource) a ResourceQuota counts
+// in each target namespace (QuotaCountedResources), from the target's quotas and those this
+// restore writes. Such objects are looked up before they are created: a create of an object
+// that exists is admitted, and counted, before the API server finds that it exists.
+struct QuotaScope {
+  std::map<std::string, std::set<std::string>> counted;  // target namespace -> resources
+  bool everywhere = false;  // the quotas could not be listed: look before every create
+  bool Counts(const std::string& ns, const std::string& qualified) const;
+};
+
+// What the apply workers share besides the client and the ledger.
+struct ApplyShared {
+  OwnerTable owners;
+  QuotaScope quota;
+};
+
 // One resource of the plan: where its objects go and in which order.
 struct ResourcePlan {
   std::pair<std::string, std::string> key;  // (group, resource) as backed up
@@ -56,6 +90,10 @@ struct ResourcePlan {
   std::pair<int, std::string> tier;
   bool custom = false;        // defined by a CustomResourceDefinition of the backup
   std::vector<bool> restore;  // per chosen object, in spool order: restored or not
+  // Per chosen object: it has ownerReferences (restored objects only; checked for owners
+  // written by this restore before the object is handed over), and it waits for an owner.
+  std::vector<bool> has_owners, deferred;
+  size_t deferred_count = 0;
 };
 
 // One object to write.
@@ -71,8 +109,8 @@ struct ApplyItem {
 class ApplyPool {
  public:
   ApplyPool(kube::Client& kube, const TransformContext& builtin, const TransformContext& custom,
-            const RestoreOptions& opts, Ledger& ledger, const std::atomic<bool>& cancel,
-            int workers);
+            const RestoreOptions& opts, Ledger& ledger, ApplyShared& shared,
+            const std::atomic<bool>& cancel, int workers);
   ~ApplyPool();
   void Push(ApplyItem item);
   void Drain();
@@ -84,6 +122,7 @@ class ApplyPool {
   const TransformContext& custom_;
   const RestoreOptions& opts_;
   Ledger& ledger_;
+  ApplyShared& shared_;
   const std::atomic<bool>& cancel_;
   size_t capacity_;
   std::mutex mu_;

@@ -78,18 +78,18 @@ const std::map<std::string, int, std::less<>>& DefaultTiers() {
 }
 
 // Owner kind (core kinds bare, others "group/Kind") -> the kinds it recreates, same notation.
+// Jobs are not here: a CronJob does not recreate the Jobs it created, and a Job's Pods are
+// run-to-completion work (JobDecision).
 struct OwnerRule {
   std::string_view owner;
   std::string_view owned;
 };
-constexpr std::array<OwnerRule, 11> kOwnerRules = {{
+constexpr std::array<OwnerRule, 9> kOwnerRules = {{
     {"apps/Deployment", "apps/ReplicaSet"},
     {"apps/ReplicaSet", "Pod"},
-    {"batch/Job", "Pod"},
     {"apps/StatefulSet", "Pod"},
     {"apps/DaemonSet", "Pod"},
     {"ReplicationController", "Pod"},
-    {"batch/CronJob", "batch/Job"},
     {"apps/StatefulSet", "apps/ControllerRevision"},
     {"apps/DaemonSet", "apps/ControllerRevision"},
     {"Service", "Endpoints"},
@@ -103,23 +103,32 @@ bool KindRestored(const std::set<std::string>& kinds, const std::string& key) {
   return kinds.count("/" + key) > 0 || kinds.count("core/" + key) > 0;
 }
 
+// The controller ownerReference of `obj` (controller: true), or null.
+const json* ControllerRef(const json& obj) {
+  const json* refs = Path(obj, {"metadata", "ownerReferences"});
+  if (refs == nullptr || !refs->is_array()) return nullptr;
+  for (const json& ref : *refs) {
+    const json* controller = Member(ref, "controller");
+    if (controller != nullptr && controller->is_boolean() && controller->get<bool>()) return &ref;
+  }
+  return nullptr;
+}
+
+std::string OwnerKey(const json& ref) {
+  return KindKey(GroupOfApiVersion(StringAt(ref, {"apiVersion"})), StringAt(ref, {"kind"}));
+}
+
 std::optional<std::string> LeftForController(const EntryRef& e, const json& obj,
                                              const std::set<std::string>& restored_kinds) {
   const std::string own_key = KindKey(e.group, StringAt(obj, {"kind"}));
-  const json* refs = Path(obj, {"metadata", "ownerReferences"});
-  if (refs != nullptr && refs->is_array()) {
-    for (const json& ref : *refs) {
-      const json* controller = Member(ref, "controller");
-      if (controller == nullptr || !controller->is_boolean() || !controller->get<bool>()) continue;
-      const std::string owner_key =
-          KindKey(GroupOfApiVersion(StringAt(ref, {"apiVersion"})), StringAt(ref, {"kind"}));
-      const bool rule = std::any_of(kOwnerRules.begin(), kOwnerRules.end(), [&](const auto& r) {
-        return r.owner == owner_key && r.owned == own_key;
-      });
-      if (rule && KindRestored(restored_kinds, owner_key)) {
-        return "left for its controller: owned by " + std::string(StringAt(ref, {"kind"})) + " " +
-               Quote(StringAt(ref, {"name"}));
-      }
+  if (const json* ref = ControllerRef(obj)) {
+    const std::string owner_key = OwnerKey(*ref);
+    const bool rule = std::any_of(kOwnerRules.begin(), kOwnerRules.end(), [&](const auto& r) {
+      return r.owner == owner_key && r.owned == own_key;
+    });
+    if (rule && KindRestored(restored_kinds, owner_key)) {
+      return "left for its controller: owned by " + std::string(StringAt(*ref, {"kind"})) + " " +
+             Quote(StringAt(*ref, {"name"}));
     }
   }
   // Endpoints and EndpointSlices the controllers maintain from Services carry no controller
@@ -141,6 +150,37 @@ std::optional<std::string> LeftForController(const EntryRef& e, const json& obj,
         "controller");
   }
   return std::nullopt;
+}
+
+// Jobs created by a restored CronJob, and the Pods of any Job (Decide, step 4).
+std::optional<std::string> JobDecision(const EntryRef& e, const json& obj,
+                                       const std::set<std::string>& restored_kinds) {
+  const json* ref = ControllerRef(obj);
+  if (ref == nullptr) return std::nullopt;
+  const std::string owner_key = OwnerKey(*ref);
+  const std::string owner =
+      std::string(StringAt(*ref, {"kind"})) + " " + Quote(StringAt(*ref, {"name"}));
+  if (e.group == "batch" && e.resource == "jobs" && owner_key == "batch/CronJob" &&
+      KindRestored(restored_kinds, owner_key)) {
+    return "not restored: created by " + owner +
+           ", which is restored and creates the next Jobs on its schedule (a restored Job "
+           "would run again at once: its completion is status, which cannot be restored)";
+  }
+  if (e.group.empty() && e.resource == "pods" && owner_key == "batch/Job") {
+    return "not restored: a Pod of " + owner +
+           " (a restored Job starts its own Pods; a Pod restored alone would run again "
+           "outside its Job)";
+  }
+  return std::nullopt;
+}
+
+// The target name of a backup namespace (transform.h's MapNamespace, which builds on this
+// header).
+std::string MapNamespaceName(std::string_view ns, const RestoreOptions& o) {
+  for (const auto& [from, to] : o.namespace_mapping) {
+    if (from == ns) return to;
+  }
+  return std::string(ns);
 }
 
 bool NamespaceSelected(std::string_view ns, const RestoreOptions& o) {
@@ -266,7 +306,9 @@ std::string GroupOfApiVersion(std::string_view api_version) {
 
 Decision Decide(const EntryRef& e, const json& obj, const RestoreOptions& o,
                 const std::set<std::string>& restored_kinds) {
-  auto skip = [](std::string reason) { return Decision{false, std::move(reason)}; };
+  auto skip = [](std::string reason, SkipKind kind = SkipKind::kFiltered) {
+    return Decision{false, std::move(reason), kind};
+  };
   const bool core = e.group.empty();
   const std::string_view kind = StringAt(obj, {"kind"});
 
@@ -309,23 +351,142 @@ Decision Decide(const EntryRef& e, const json& obj, const RestoreOptions& o,
 
   // 4. Objects their controller recreates.
   if (std::optional<std::string> reason = LeftForController(e, obj, restored_kinds)) {
-    return skip(std::move(*reason));
+    return skip(std::move(*reason), SkipKind::kController);
+  }
+  if (std::optional<std::string> reason = JobDecision(e, obj, restored_kinds)) {
+    return skip(std::move(*reason), SkipKind::kController);
   }
 
   // 5. Service-account tokens.
   if (core && e.resource == "secrets" &&
       StringAt(obj, {"type"}) == "kubernetes.io/service-account-token") {
-    return skip("service-account token secret: the token is signed by the source cluster");
+    return skip(
+        "not restored: a service-account token secret holds a token signed by the source "
+        "cluster; the target issues its own tokens",
+        SkipKind::kNotRestorable);
   }
 
   // 6. PersistentVolumes that would provision anew anyway.
   if (core && e.resource == "persistentvolumes" &&
       StringAt(obj, {"spec", "persistentVolumeReclaimPolicy"}) == "Delete") {
+    const std::string_view claim_ns = StringAt(obj, {"spec", "claimRef", "namespace"});
+    const std::string_view claim = StringAt(obj, {"spec", "claimRef", "name"});
+    std::string who =
+        claim.empty()
+            ? std::string("a claim of it")
+            : "its claim " + Quote(MapNamespaceName(claim_ns, o) + "/" + std::string(claim));
     return skip(
-        "persistentVolumeReclaimPolicy is Delete and this backup has no volume data: its "
-        "claim provisions a new, empty volume");
+        "not restored: persistentVolumeReclaimPolicy is Delete and this backup has no "
+        "volume data; " +
+            who + " comes back empty, bound to a new volume",
+        SkipKind::kNotRestorable);
   }
   return Decision{};
+}
+
+bool WillExist(const EntryRef& e, const json& obj, const Decision& d,
+               const std::set<std::string>& restored_kinds) {
+  return d.restore || LeftForController(e, obj, restored_kinds).has_value();
+}
+
+int OwnerRank(std::string_view group, std::string_view kind) {
+  const std::string key = KindKey(group, kind);
+  if (key == "Pod") return 2;
+  if (key == "batch/Job") return 1;
+  return std::any_of(kOwnerRules.begin(), kOwnerRules.end(),
+                     [&](const OwnerRule& r) { return r.owned == key; })
+             ? 1
+             : 0;
+}
+
+std::vector<std::string> OwnerUids(const json& obj) {
+  std::vector<std::string> out;
+  const json* refs = Path(obj, {"metadata", "ownerReferences"});
+  if (refs == nullptr || !refs->is_array()) return out;
+  for (const json& ref : *refs) {
+    const std::string_view uid = StringAt(ref, {"uid"});
+    if (!uid.empty()) out.emplace_back(uid);
+  }
+  return out;
+}
+
+std::vector<std::string> OwnerKinds(const json& obj) {
+  std::vector<std::string> out;
+  const json* refs = Path(obj, {"metadata", "ownerReferences"});
+  if (refs == nullptr || !refs->is_array()) return out;
+  for (const json& ref : *refs) {
+    if (!StringAt(ref, {"kind"}).empty()) out.push_back(OwnerKey(ref));
+  }
+  return out;
+}
+
+std::string ObjectUid(const json& obj) { return std::string(StringAt(obj, {"metadata", "uid"})); }
+
+std::string ObjectNamespace(const json& obj) {
+  return std::string(StringAt(obj, {"metadata", "namespace"}));
+}
+
+std::string ObjectName(const json& obj) { return std::string(StringAt(obj, {"metadata", "name"})); }
+
+json RepointOwnerReferences(const json& refs,
+                            const std::function<OwnerState(const std::string& uid)>& owner,
+                            std::vector<std::string>* dropped) {
+  json out = json::array();
+  if (!refs.is_array()) return out;
+  for (const json& ref : refs) {
+    const std::string uid(StringAt(ref, {"uid"}));
+    if (uid.empty() || StringAt(ref, {"kind"}).empty() || StringAt(ref, {"name"}).empty()) {
+      continue;
+    }
+    const OwnerState st = owner(uid);
+    if (st.kind == OwnerState::Kind::kWritten && !st.uid.empty()) {
+      json r = ref;
+      r["uid"] = st.uid;
+      out.push_back(std::move(r));
+      continue;
+    }
+    const std::string why = st.kind == OwnerState::Kind::kFailed ? "the owner failed to restore"
+                            : st.kind == OwnerState::Kind::kPending
+                                ? "the owner was not written before it"
+                                : "the owner is not restored by this restore";
+    if (dropped != nullptr) {
+      dropped->push_back("ownerReference to " + std::string(StringAt(ref, {"kind"})) + " " +
+                         Quote(StringAt(ref, {"name"})) + " dropped: " + why);
+    }
+  }
+  return out;
+}
+
+std::set<std::string> QuotaCountedResources(const json& hard) {
+  std::set<std::string> out;
+  if (!hard.is_object()) return out;
+  static const std::set<std::string, std::less<>> kCore = {"pods",
+                                                           "services",
+                                                           "configmaps",
+                                                           "secrets",
+                                                           "persistentvolumeclaims",
+                                                           "replicationcontrollers",
+                                                           "resourcequotas"};
+  for (const auto& [key, value] : hard.items()) {
+    std::string_view k = key;
+    if (k.starts_with("count/")) {
+      std::string_view r = k.substr(6);
+      const size_t dot = r.find('.');
+      out.insert(dot == std::string_view::npos
+                     ? std::string(r)
+                     : QualifiedResource(r.substr(dot + 1), r.substr(0, dot)));
+    } else if (kCore.count(k) > 0) {
+      out.insert(std::string(k));
+    } else if (k.starts_with("services.")) {
+      out.insert("services");
+    } else if (k == "requests.storage" ||
+               k.find(".storageclass.storage.k8s.io/") != std::string_view::npos) {
+      out.insert("persistentvolumeclaims");
+    } else {
+      out.insert("pods");  // cpu, memory, requests.*, limits.*, hugepages-*, extended
+    }
+  }
+  return out;
 }
 
 }  // namespace cairn::ops::restore

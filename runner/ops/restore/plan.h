@@ -18,6 +18,7 @@
 //     include_cluster_resources=auto), then the objects the target recreates by itself.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -132,9 +133,15 @@ std::string KindKey(std::string_view group, std::string_view kind);
 // "apps/v1" -> "apps", "v1" -> "" (the group of an apiVersion).
 std::string GroupOfApiVersion(std::string_view api_version);
 
+// Why an object is not restored: asked for (the filters: a record in results.json.zst, no
+// warning), or decided by the restore (its controller recreates it, or it cannot be restored
+// as it is: a warning each, so that every skip is visible in the status).
+enum class SkipKind { kNone, kFiltered, kController, kNotRestorable };
+
 struct Decision {
   bool restore = true;
   std::string reason;  // why not; lowercase, for the plan and the warnings; "" when restored
+  SkipKind kind = SkipKind::kNone;
 };
 
 // Whether an object of the backup is restored, and why not. In this order:
@@ -145,16 +152,73 @@ struct Decision {
 //      options are validated before, so this cannot happen from config/);
 //   4. objects left for their controller: a controller ownerReference (controller: true) to a
 //      kind in `restored_kinds` (KindKey) that recreates it: Deployment -> ReplicaSet;
-//      ReplicaSet, Job, StatefulSet, DaemonSet, ReplicationController -> Pod; CronJob -> Job;
+//      ReplicaSet, Job, StatefulSet, DaemonSet, ReplicationController -> Pod;
 //      StatefulSet, DaemonSet -> ControllerRevision; Service -> Endpoints, EndpointSlice.
 //      EndpointSlices managed by the endpointslice controllers and Endpoints maintained by the
 //      endpoints controller (annotation endpoints.kubernetes.io/last-change-trigger-time) are
-//      also left to them when Services are restored;
+//      also left to them when Services are restored. `restored_kinds` holds the kinds that
+//      will exist after this restore: the kinds this restore writes and, recursively, the
+//      kinds their controllers recreate (WillExist; run.cc decides owner kinds first,
+//      OwnerRank). A Job created by a restored CronJob is not restored either: the CronJob
+//      creates the next Jobs on its schedule, and a restored Job would run once more at once
+//      (a Job's completion is status, which a create cannot carry);
 //   5. Secrets of type kubernetes.io/service-account-token (the token belongs to the source
 //      cluster's signing key);
 //   6. PersistentVolumes with persistentVolumeReclaimPolicy Delete: this version restores no
-//      volume data, so their claims provision new volumes.
+//      volume data, so their claims come back bound to new, empty volumes.
+// 1-3 are kFiltered, 4 kController, 5-6 kNotRestorable.
 Decision Decide(const EntryRef& e, const nlohmann::json& obj, const RestoreOptions& o,
                 const std::set<std::string>& restored_kinds);
+
+// Whether objects of the object's kind will exist after the restore because of this object:
+// it is restored (`d.restore`), or a controller of a kind in `restored_kinds` recreates it
+// (step 4 of Decide, whatever the filters say: --exclude-resources replicasets still leaves
+// the Deployments' ReplicaSets to exist, and their Pods to them).
+bool WillExist(const EntryRef& e, const nlohmann::json& obj, const Decision& d,
+               const std::set<std::string>& restored_kinds);
+
+// The order in which Decide must see resources so that `restored_kinds` is complete for every
+// owner kind before its dependents are decided: 0 for kinds no rule recreates, 1 for
+// ReplicaSets, Jobs, ControllerRevisions, Endpoints and EndpointSlices, 2 for Pods.
+int OwnerRank(std::string_view group, std::string_view kind);
+
+// --- Owners -----------------------------------------------------------------------------------
+
+// What the restore knows of an owner (by the owner's uid in the backup) when its dependent is
+// written.
+struct OwnerState {
+  enum class Kind { kNotRestored, kPending, kWritten, kFailed } kind = Kind::kNotRestored;
+  std::string uid;  // kWritten: the owner's uid in the target cluster
+};
+
+// The ownerReferences of a dependent (`refs`, as backed up) for the target: a reference to an
+// owner written by this restore points to the owner's new uid; any other reference is dropped
+// and described in `dropped` ("ownerReference to Deployment 'web' dropped: ...") for a
+// warning. Malformed members are dropped silently. `owner` answers by backed-up uid.
+nlohmann::json RepointOwnerReferences(
+    const nlohmann::json& refs, const std::function<OwnerState(const std::string& uid)>& owner,
+    std::vector<std::string>* dropped);
+
+// The backed-up uids the ownerReferences of `obj` name ("" and malformed members left out).
+std::vector<std::string> OwnerUids(const nlohmann::json& obj);
+// The owners' kinds (KindKey) the ownerReferences of `obj` name, malformed members left out.
+std::vector<std::string> OwnerKinds(const nlohmann::json& obj);
+
+// Members of an object read as strings: "" when absent or of another type (archive data is
+// never trusted, and never thrown on).
+std::string ObjectUid(const nlohmann::json& obj);        // metadata.uid
+std::string ObjectNamespace(const nlohmann::json& obj);  // metadata.namespace
+std::string ObjectName(const nlohmann::json& obj);       // metadata.name
+
+// --- Quotas -----------------------------------------------------------------------------------
+
+// The resources (QualifiedResource) whose creates a ResourceQuota with these spec.hard keys
+// counts: count/<resource>[.<group>], the core object counts (pods, services, configmaps,
+// secrets, persistentvolumeclaims, replicationcontrollers, resourcequotas), services.* ->
+// services, requests.storage and <class>.storageclass.storage.k8s.io/* -> persistentvolumeclaims,
+// and every compute or extended resource (cpu, memory, requests.*, limits.*, hugepages-*) ->
+// pods. A create the quota counts is admitted (and counted) before the API server finds that
+// the object exists, so the restore looks before it creates such objects.
+std::set<std::string> QuotaCountedResources(const nlohmann::json& hard);
 
 }  // namespace cairn::ops::restore

@@ -148,77 +148,217 @@ struct Survey {
   std::set<std::string> pvs;                  // PersistentVolumes restored
   std::vector<std::string> crds;              // CustomResourceDefinitions restored
   int64_t objects = 0;
+  // Owners: the backed-up uids the ownerReferences of restored objects name, and their kinds.
+  std::set<std::string> referenced_uids, owner_kinds;
+  // ResourceQuotas this restore writes: target namespace -> resources they count.
+  std::map<std::string, std::set<std::string>> quota;
 };
 
-// Decides every object of `plans` (plan.restore), records the excluded ones, and collects what
-// the apply needs to know first. With `plan_text`, writes the plan's lines there.
+// The plan's resources in the order Decide must see them (owner kinds first, OwnerRank).
+std::vector<ResourcePlan*> DecisionOrder(const Spool& spool, std::vector<ResourcePlan>& plans) {
+  std::vector<ResourcePlan*> order;
+  for (ResourcePlan& p : plans) order.push_back(&p);
+  auto rank = [&](const ResourcePlan* p) {
+    const Spool::ResourceInfo* info = spool.Find(p->key);
+    return OwnerRank(p->key.first, info ? info->kind : "");
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](const ResourcePlan* a, const ResourcePlan* b) { return rank(a) < rank(b); });
+  return order;
+}
+
+// Notes what the apply needs to know first of a restored object.
+void NoteRestored(const ResourcePlan& p, const EntryRef& ref, const nlohmann::json& obj,
+                  const std::string& ns, const RestoreOptions& o, Survey* out) {
+  ++out->objects;
+  if (!ns.empty()) out->namespaces.insert(ns);
+  if (p.key == ResourceKey{"", "namespaces"}) {
+    out->restored_namespaces.insert(MapNamespace(ref.name, o));
+  }
+  if (p.key == ResourceKey{"", "persistentvolumes"}) out->pvs.insert(ref.name);
+  if (IsCrdResource(p.key)) out->crds.push_back(ref.name);
+  if (p.key == ResourceKey{"", "resourcequotas"} && obj.contains("spec") &&
+      obj["spec"].is_object()) {
+    auto counted = QuotaCountedResources(obj["spec"].value("hard", nlohmann::json()));
+    out->quota[ns].insert(counted.begin(), counted.end());
+  }
+  for (auto& kind : OwnerKinds(obj)) out->owner_kinds.insert(std::move(kind));
+  for (auto& uid : OwnerUids(obj)) out->referenced_uids.insert(std::move(uid));
+}
+
+// Decides every object of `plans` (plan.restore), records the ones not restored (a warning
+// for those the restore decided, not the filters), and collects what the apply needs to know
+// first. `kinds` holds the kinds that will exist (Decide's restored_kinds) and grows as owner
+// kinds are decided. With `plan_text`, writes the plan's lines there, in apply order.
 base::Status SurveyPlans(const Spool& spool, std::vector<ResourcePlan>& plans, const Options& opts,
-                         const std::set<std::string>& kinds, Ledger& ledger, Survey* out,
+                         std::set<std::string>& kinds, Ledger& ledger, Survey* out,
                          std::ostringstream* plan_text) {
   const RestoreOptions& o = opts.policy;
-  for (ResourcePlan& p : plans) {
+  std::map<const ResourcePlan*, std::string> lines;
+  for (ResourcePlan* pp : DecisionOrder(spool, plans)) {
+    ResourcePlan& p = *pp;
     p.restore.clear();
+    p.has_owners.clear();
     RETURN_IF_ERROR(ForEachChosen(spool, p, [&](SpooledObject& so) {
       const EntryRef& ref = so.ref;
-      std::string object = p.qualified + "/" +
-                           (ref.namespace_name.empty() ? "" : ref.namespace_name + "/") + ref.name;
+      const std::string ns = p.target.namespaced ? MapNamespace(ref.namespace_name, o) : "";
+      std::string object = p.qualified + "/" + (ns.empty() ? "" : ns + "/") + ref.name;
       auto obj = nlohmann::json::parse(so.text, nullptr, false);
-      if (!obj.is_object()) {
-        ledger.Record(EntryPath(ref), ref.namespace_name, object, "failed",
-                      "not a JSON object in the archive");
+      if (!obj.is_object() || !obj.contains("metadata") || !obj["metadata"].is_object()) {
+        ledger.Record(EntryPath(ref), ns, object, "failed", "not a JSON object in the archive");
         p.restore.push_back(false);
+        p.has_owners.push_back(false);
         return;
       }
       Decision dec = Decide(ref, obj, o, kinds);
+      if (WillExist(ref, obj, dec, kinds)) kinds.insert(KindKey(ref.group, p.target.kind));
       p.restore.push_back(dec.restore);
+      p.has_owners.push_back(dec.restore && !OwnerUids(obj).empty());
       if (!dec.restore) {
-        ledger.Record(EntryPath(ref), ref.namespace_name, object, "excluded", dec.reason);
+        ledger.Record(EntryPath(ref), ns, object, "excluded", dec.reason);
+        if (dec.kind != SkipKind::kFiltered) {
+          ledger.Warn(ns.empty() ? std::string(vault::kScopeCluster) : vault::NamespaceScope(ns),
+                      dec.reason, object);
+        }
         return;
       }
-      ++out->objects;
-      const std::string ns = p.target.namespaced ? MapNamespace(ref.namespace_name, o) : "";
-      if (!ns.empty()) out->namespaces.insert(ns);
-      if (p.key == ResourceKey{"", "namespaces"}) {
-        out->restored_namespaces.insert(MapNamespace(ref.name, o));
-      }
-      if (p.key == ResourceKey{"", "persistentvolumes"}) out->pvs.insert(ref.name);
-      if (IsCrdResource(p.key)) out->crds.push_back(ref.name);
+      NoteRestored(p, ref, obj, ns, o, out);
       if (plan_text) {
-        *plan_text << "  [" << p.tier.first << "] " << p.qualified << "/" << p.target.version << " "
-                   << (ns.empty() ? "" : ns + "/") << ref.name
-                   << (o.existing_resource_policy == "update" ? ": create or update"
-                                                              : ": create (keep if it exists)")
-                   << "\n";
+        lines[&p] += "  [" + std::to_string(p.tier.first) + "] " + p.qualified + "/" +
+                     p.target.version + " " + (ns.empty() ? "" : ns + "/") + ref.name +
+                     (o.existing_resource_policy == "update" ? ": create or update"
+                                                             : ": create (keep if it exists)") +
+                     "\n";
       }
+    }));
+  }
+  if (plan_text) {
+    for (const ResourcePlan& p : plans) *plan_text << lines[&p];
+  }
+  return Status::Ok();
+}
+
+// The owners among the restored objects: those whose backed-up uid a restored object's
+// ownerReferences name. Reads only resources of the kinds referenced.
+base::Status FindOwners(const Spool& spool, const std::vector<ResourcePlan>& plans,
+                        const Survey& survey, OwnerTable& owners) {
+  if (survey.referenced_uids.empty()) return Status::Ok();
+  for (const ResourcePlan& p : plans) {
+    if (!survey.owner_kinds.count(KindKey(p.key.first, p.target.kind))) continue;
+    size_t i = 0;
+    RETURN_IF_ERROR(ForEachChosen(spool, p, [&](SpooledObject& so) {
+      const bool restored = i < p.restore.size() && p.restore[i];
+      ++i;
+      if (!restored) return;
+      const std::string uid = ObjectUid(nlohmann::json::parse(so.text, nullptr, false));
+      if (!uid.empty() && survey.referenced_uids.count(uid)) owners.Expect(uid);
     }));
   }
   return Status::Ok();
 }
 
+// Where creates can consume quota: the target's ResourceQuotas and those of `survey`.
+QuotaScope ScopeOfQuotas(kube::Client& kube, const Survey& survey) {
+  QuotaScope scope;
+  scope.counted = survey.quota;
+  kube::ListOptions lo;
+  Status listed =
+      kube.ListItems({"", "v1", "resourcequotas", true}, lo, [&](const nlohmann::json& q) {
+        auto spec = q.find("spec");
+        if (spec == q.end() || !spec->is_object()) return true;
+        auto counted = QuotaCountedResources(spec->value("hard", nlohmann::json()));
+        scope.counted[ObjectNamespace(q)].insert(counted.begin(), counted.end());
+        return true;
+      });
+  if (!listed.ok()) {
+    scope.everywhere = true;  // unknown: look before every namespaced create
+    base::LogWarn("resource quotas not listed; every object is looked up before it is created",
+                  {{"error", listed.message()}});
+  }
+  return scope;
+}
+
+// Whether a restored object waits for an owner this restore has not written yet.
+bool WaitsForOwner(const SpooledObject& so, const OwnerTable& owners) {
+  auto obj = nlohmann::json::parse(so.text, nullptr, false);
+  if (!obj.is_object()) return false;
+  for (const auto& uid : OwnerUids(obj)) {
+    if (owners.Get(uid).kind == OwnerState::Kind::kPending) return true;
+  }
+  return false;
+}
+
+// Hands restored objects of `p` to the pool. The first round (`first`) hands over every
+// restored object except those waiting for an owner, which it marks deferred; later rounds
+// hand over the deferred ones whose owners are written, or all of them with `force`.
+base::Status PushResource(Spool& spool, ResourcePlan& p, ApplyPool& pool, const OwnerTable& owners,
+                          bool first, bool force, const std::atomic<bool>& cancel, size_t* pushed) {
+  if (first) p.deferred.assign(p.restore.size(), false);
+  size_t i = 0;
+  return ForEachChosen(spool, p, [&](SpooledObject& so) {
+    const size_t at = i++;
+    if (cancel.load() || at >= p.restore.size() || !p.restore[at]) return;
+    if (!first && !p.deferred[at]) return;
+    const bool owned = at < p.has_owners.size() && p.has_owners[at];
+    if (owned && !force && WaitsForOwner(so, owners)) {
+      if (first) {
+        p.deferred[at] = true;
+        ++p.deferred_count;
+      }
+      return;
+    }
+    if (!first) {
+      p.deferred[at] = false;
+      --p.deferred_count;
+    }
+    pool.Push({&p, std::move(so.ref), std::move(so.text)});
+    ++*pushed;
+  });
+}
+
 // Applies the restored objects of `plans`, tier by tier (the pool drains between tiers), and
-// frees each resource's spooled objects once they are handed over. Returns with the pool
-// drained, also on error.
-base::Status ApplyPlans(Spool& spool, const std::vector<ResourcePlan>& plans, ApplyPool& pool,
-                        const std::atomic<bool>& cancel) {
+// frees each resource's spooled objects once they are handed over. Objects whose owner is
+// written by this restore in the same or a later tier wait until it is, in rounds after the
+// tiers. Returns with the pool drained, also on error.
+base::Status ApplyPlans(Spool& spool, std::vector<ResourcePlan>& plans, ApplyPool& pool,
+                        const OwnerTable& owners, const std::atomic<bool>& cancel) {
   std::optional<std::pair<bool, int>> current;
-  for (const ResourcePlan& p : plans) {
+  size_t pushed = 0;
+  for (ResourcePlan& p : plans) {
     if (cancel.load()) break;
     std::pair<bool, int> tier{p.custom, p.tier.first};
     if (current && *current != tier) pool.Drain();
     current = tier;
-    size_t i = 0;
-    Status read = ForEachChosen(spool, p, [&](SpooledObject& so) {
-      bool restore = i < p.restore.size() && p.restore[i];
-      ++i;
-      if (restore && !cancel.load()) pool.Push({&p, std::move(so.ref), std::move(so.text)});
-    });
+    Status read = PushResource(spool, p, pool, owners, true, false, cancel, &pushed);
     if (!read.ok()) {
       pool.Drain();  // what was handed over is applied and recorded before the run fails
       return read;
     }
-    spool.Release(p.key);
+    if (p.deferred_count == 0) spool.Release(p.key);
   }
   pool.Drain();
+  auto waiting = [&] {
+    size_t n = 0;
+    for (const ResourcePlan& p : plans) n += p.deferred_count;
+    return n;
+  };
+  while (waiting() > 0 && !cancel.load()) {
+    size_t round = 0;
+    for (bool force : {false, true}) {  // force: no owner was written (a cycle); write them
+      for (ResourcePlan& p : plans) {
+        if (p.deferred_count == 0) continue;
+        Status read = PushResource(spool, p, pool, owners, false, force, cancel, &round);
+        if (!read.ok()) {
+          pool.Drain();
+          return read;
+        }
+        if (p.deferred_count == 0) spool.Release(p.key);
+      }
+      pool.Drain();
+      if (round > 0) break;
+    }
+    if (round == 0) break;  // cancelled
+  }
   return Status::Ok();
 }
 
@@ -347,9 +487,7 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
                                   return Status::Ok();
                                 });
   if (!listed.ok()) return fail(listed.message());
-  for (const auto& [key, info] : spool.resources()) {
-    if (!info.kind.empty()) kinds.insert(KindKey(key.first, info.kind));
-  }
+  // kinds: what will exist after the restore, filled as the survey decides owner kinds first.
   auto not_crd = [](const ResourceKey& k) { return !IsCrdResource(k); };
   Plans crd_plan =
       MakePlans(content, *discovery, opts, IsCrdResource, ledger, dry_run, crds_in_backup);
@@ -371,10 +509,11 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
   TransformContext builtin_ctx{&opts.policy, {}, false, {}};
   TransformContext custom_ctx{&opts.policy, {}, true, {}};
   applying = true;
+  ApplyShared shared;
   {
-    ApplyPool pool(**kube, builtin_ctx, custom_ctx, opts.policy, ledger, deps.cancel,
+    ApplyPool pool(**kube, builtin_ctx, custom_ctx, opts.policy, ledger, shared, deps.cancel,
                    opts.parallel_applies);
-    Status applied = ApplyPlans(spool, crd_plan.resources, pool, deps.cancel);
+    Status applied = ApplyPlans(spool, crd_plan.resources, pool, shared.owners, deps.cancel);
     if (!applied.ok()) return fail(applied.message());
   }
   if (deps.cancel.load()) return cancelled("while applying; see results.json.zst");
@@ -412,10 +551,13 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
   builtin_ctx.restored_pvs = target.restored_pvs;
   custom_ctx.restored_pvs = target.restored_pvs;
   builtin_ctx.target_node_ports = std::move(target.node_ports);
+  Status owners = FindOwners(spool, rest.resources, planned, shared.owners);
+  if (!owners.ok()) return fail(owners.message());
+  if (!deps.cancel.load()) shared.quota = ScopeOfQuotas(**kube, planned);
   {
-    ApplyPool pool(**kube, builtin_ctx, custom_ctx, opts.policy, ledger, deps.cancel,
+    ApplyPool pool(**kube, builtin_ctx, custom_ctx, opts.policy, ledger, shared, deps.cancel,
                    opts.parallel_applies);
-    Status applied = ApplyPlans(spool, rest.resources, pool, deps.cancel);
+    Status applied = ApplyPlans(spool, rest.resources, pool, shared.owners, deps.cancel);
     if (!applied.ok()) return fail(applied.message());
   }
 

@@ -71,6 +71,7 @@ TEST(RestoreConfigTest, BuiltInDefaults) {
   EXPECT_EQ(r.origin, "t.toml:1");
   EXPECT_EQ(r.timeout, std::optional<base::Duration>(kDefaultRestoreTimeout));
   EXPECT_EQ(r.existing_resource_policy, "none");
+  EXPECT_EQ(r.restore_workers, kDefaultRestoreWorkers);
 }
 
 TEST(RestoreConfigTest, PoliciesAndRestoresSideBySide) {
@@ -332,6 +333,22 @@ TEST(RestoreFlagsTest, AdHocRun) {
   EXPECT_EQ(none->timeout, std::optional<base::Duration>(kDefaultRestoreTimeout));
 }
 
+TEST(RestoreFlagsTest, RestoreWorkers) {
+  base::Result<Config> cfg = ParseConfig("[restores.r]\nrestore_workers = 16\n", "t.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->restores.at("r").restore_workers, 16);
+  EXPECT_NE(ParseError("[restores.r]\nrestore_workers = 0\n").find("restores.r.restore_workers"),
+            std::string::npos);
+  EXPECT_NE(ParseError("[restores.r]\nrestore_workers = 65\n").find("restores.r.restore_workers"),
+            std::string::npos);
+  base::Result<RestorePolicy> p = FromArgs({"--restore-workers", "12"}, cfg->restores.at("r"));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->restore_workers, 12);
+  EXPECT_EQ(FromArgs({}, cfg->restores.at("r"))->restore_workers, 16);  // kept
+  EXPECT_FALSE(FromArgs({"--restore-workers", "0"}).ok());
+  EXPECT_FALSE(FromArgs({"--restore-workers", "65"}).ok());
+}
+
 TEST(RestoreFlagsTest, Errors) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       // Rejected by the flag parser itself.
@@ -391,7 +408,7 @@ TEST(RestoreFlagsTest, RegisteredOnceAndListedInHelp) {
   for (const char* name :
        {"--include-namespaces GLOB,...", "--namespace-mapping FROM=TO,...",
         "--existing-resource-policy none|update", "--preserve-node-ports", "--restore-status",
-        "--priorities RES,...", "--image-registry-mapping FROM=TO,..."}) {
+        "--priorities RES,...", "--image-registry-mapping FROM=TO,...", "--restore-workers N"}) {
     EXPECT_NE(usage.find(name), std::string::npos) << name;
   }
   // Both sets in one FlagSet is a programming error the parser reports.

@@ -362,11 +362,9 @@ TEST(Decide, OwnedObjectsAreLeftForRestoredControllers) {
       {"resources/apps/replicasets/v1/namespaces/a/child.json", "ReplicaSet", "apps/v1",
        "Deployment"},
       {"resources/core/pods/v1/namespaces/a/child.json", "Pod", "apps/v1", "ReplicaSet"},
-      {"resources/core/pods/v1/namespaces/a/child.json", "Pod", "batch/v1", "Job"},
       {"resources/core/pods/v1/namespaces/a/child.json", "Pod", "apps/v1", "StatefulSet"},
       {"resources/core/pods/v1/namespaces/a/child.json", "Pod", "apps/v1", "DaemonSet"},
       {"resources/core/pods/v1/namespaces/a/child.json", "Pod", "v1", "ReplicationController"},
-      {"resources/batch/jobs/v1/namespaces/a/child.json", "Job", "batch/v1", "CronJob"},
       {"resources/apps/controllerrevisions/v1/namespaces/a/child.json", "ControllerRevision",
        "apps/v1", "StatefulSet"},
       {"resources/discovery.k8s.io/endpointslices/v1/namespaces/a/child.json", "EndpointSlice",
@@ -377,6 +375,7 @@ TEST(Decide, OwnedObjectsAreLeftForRestoredControllers) {
     const Decision d = Decide(Entry(c.path), Owned(c.kind, c.owner_api, c.owner_kind, true),
                               RestoreOptions{}, kinds);
     EXPECT_FALSE(d.restore) << c.kind << " of " << c.owner_kind;
+    EXPECT_EQ(d.kind, SkipKind::kController);
     EXPECT_EQ(d.reason, "left for its controller: owned by " + c.owner_kind + " 'parent'");
     // Not when the owner's kind is not restored.
     EXPECT_TRUE(Decide(Entry(c.path), Owned(c.kind, c.owner_api, c.owner_kind, true),
@@ -439,7 +438,10 @@ TEST(Decide, ServiceAccountTokenSecretsAreSkipped) {
   secret["type"] = "kubernetes.io/service-account-token";
   const Decision d = Decide(e, secret, {}, kNoKinds);
   EXPECT_FALSE(d.restore);
-  EXPECT_EQ(d.reason, "service-account token secret: the token is signed by the source cluster");
+  EXPECT_EQ(d.kind, SkipKind::kNotRestorable);
+  EXPECT_EQ(d.reason,
+            "not restored: a service-account token secret holds a token signed by the source "
+            "cluster; the target issues its own tokens");
   secret["type"] = "Opaque";
   EXPECT_TRUE(Decide(e, secret, {}, kNoKinds).restore);
   secret["type"] = 3;
@@ -452,9 +454,17 @@ TEST(Decide, PersistentVolumesWithDeletePolicyAreNotRestored) {
   pv["spec"] = {{"persistentVolumeReclaimPolicy", "Delete"}};
   const Decision d = Decide(e, pv, {}, kNoKinds);
   EXPECT_FALSE(d.restore);
+  EXPECT_EQ(d.kind, SkipKind::kNotRestorable);
   EXPECT_EQ(d.reason,
-            "persistentVolumeReclaimPolicy is Delete and this backup has no volume data: its "
-            "claim provisions a new, empty volume");
+            "not restored: persistentVolumeReclaimPolicy is Delete and this backup has no volume "
+            "data; a claim of it comes back empty, bound to a new volume");
+  // The claim is named as it is restored (namespace mapping).
+  pv["spec"]["claimRef"] = {{"namespace", "store"}, {"name", "data"}};
+  RestoreOptions mapped;
+  mapped.namespace_mapping = {{"store", "store-copy"}};
+  EXPECT_EQ(Decide(e, pv, mapped, kNoKinds).reason,
+            "not restored: persistentVolumeReclaimPolicy is Delete and this backup has no volume "
+            "data; its claim 'store-copy/data' comes back empty, bound to a new volume");
   pv["spec"]["persistentVolumeReclaimPolicy"] = "Retain";
   EXPECT_TRUE(Decide(e, pv, {}, kNoKinds).restore);
   pv.erase("spec");
@@ -470,6 +480,135 @@ TEST(Decide, NeverThrowsOnOddShapes) {
     EXPECT_FALSE(Decide(e, odd, o, {"apps/ReplicaSet"}).restore);
     EXPECT_TRUE(Decide(e, odd, {}, {"apps/ReplicaSet"}).restore);
   }
+}
+
+TEST(Decide, FiltersAreFilteredSkips) {
+  RestoreOptions o;
+  o.exclude_resources = {"configmaps"};
+  const Decision d = Decide(Entry("resources/core/configmaps/v1/namespaces/a/x.json"),
+                            Obj("ConfigMap", "x"), o, kNoKinds);
+  EXPECT_FALSE(d.restore);
+  EXPECT_EQ(d.kind, SkipKind::kFiltered);
+  EXPECT_EQ(Decide(Entry("resources/core/configmaps/v1/namespaces/a/x.json"), Obj("ConfigMap", "x"),
+                   {}, kNoKinds)
+                .kind,
+            SkipKind::kNone);
+}
+
+TEST(Decide, JobsOfRestoredCronJobsAreNotRestoredAndSaySo) {
+  const EntryRef job = Entry("resources/batch/jobs/v1/namespaces/a/child.json");
+  const json owned = Owned("Job", "batch/v1", "CronJob", true);
+  const Decision d = Decide(job, owned, {}, {"batch/CronJob"});
+  EXPECT_FALSE(d.restore);
+  EXPECT_EQ(d.kind, SkipKind::kController);
+  EXPECT_EQ(d.reason,
+            "not restored: created by CronJob 'parent', which is restored and creates the next "
+            "Jobs on its schedule (a restored Job would run again at once: its completion is "
+            "status, which cannot be restored)");
+  // No CronJob restored: the Job is restored (as any other object whose owner is not).
+  EXPECT_TRUE(Decide(job, owned, {}, kNoKinds).restore);
+  // And a CronJob does not make its Jobs "exist" for their Pods.
+  EXPECT_FALSE(WillExist(job, owned, d, {"batch/CronJob"}));
+}
+
+TEST(Decide, PodsOfJobsAreNeverRestoredAlone) {
+  const EntryRef pod = Entry("resources/core/pods/v1/namespaces/a/child.json");
+  for (const std::set<std::string>& kinds : {kNoKinds, std::set<std::string>{"batch/Job"}}) {
+    const Decision d = Decide(pod, Owned("Pod", "batch/v1", "Job", true), {}, kinds);
+    EXPECT_FALSE(d.restore);
+    EXPECT_EQ(d.kind, SkipKind::kController);
+    EXPECT_EQ(d.reason,
+              "not restored: a Pod of Job 'parent' (a restored Job starts its own Pods; a Pod "
+              "restored alone would run again outside its Job)");
+  }
+}
+
+TEST(WillExist, ExcludedObjectsTheirControllersRecreate) {
+  // --exclude-resources replicasets: the Deployments' ReplicaSets exist all the same, so their
+  // Pods are left to them; a ReplicaSet without a restored Deployment does not exist.
+  RestoreOptions o;
+  o.exclude_resources = {"replicasets"};
+  const EntryRef rs = Entry("resources/apps/replicasets/v1/namespaces/a/child.json");
+  const json owned = Owned("ReplicaSet", "apps/v1", "Deployment", true);
+  const Decision d = Decide(rs, owned, o, {"apps/Deployment"});
+  EXPECT_FALSE(d.restore);
+  EXPECT_EQ(d.kind, SkipKind::kFiltered);
+  EXPECT_TRUE(WillExist(rs, owned, d, {"apps/Deployment"}));
+  EXPECT_FALSE(WillExist(rs, owned, Decide(rs, owned, o, kNoKinds), kNoKinds));
+  // Restored objects exist.
+  const Decision restored = Decide(rs, owned, {}, kNoKinds);
+  EXPECT_TRUE(restored.restore);
+  EXPECT_TRUE(WillExist(rs, owned, restored, kNoKinds));
+}
+
+TEST(OwnerRank, OwnersBeforeTheirDependents) {
+  EXPECT_EQ(OwnerRank("apps", "Deployment"), 0);
+  EXPECT_EQ(OwnerRank("batch", "CronJob"), 0);
+  EXPECT_EQ(OwnerRank("", "Service"), 0);
+  EXPECT_EQ(OwnerRank("", "ConfigMap"), 0);
+  EXPECT_EQ(OwnerRank("apps", "ReplicaSet"), 1);
+  EXPECT_EQ(OwnerRank("batch", "Job"), 1);
+  EXPECT_EQ(OwnerRank("apps", "ControllerRevision"), 1);
+  EXPECT_EQ(OwnerRank("", "Endpoints"), 1);
+  EXPECT_EQ(OwnerRank("discovery.k8s.io", "EndpointSlice"), 1);
+  EXPECT_EQ(OwnerRank("", "Pod"), 2);
+  EXPECT_EQ(OwnerRank("example.com", "Pod"), 0);
+}
+
+TEST(RepointOwnerReferences, WrittenOwnersGetTheirNewUidOthersAreDropped) {
+  const json refs = json::array({
+      {{"apiVersion", "apps/v1"},
+       {"kind", "Deployment"},
+       {"name", "web"},
+       {"uid", "old-1"},
+       {"controller", true},
+       {"blockOwnerDeletion", true}},
+      {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"name", "gone"}, {"uid", "old-2"}},
+      {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"name", "broken"}, {"uid", "old-3"}},
+      {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"name", "late"}, {"uid", "old-4"}},
+      {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"name", "no-uid"}},
+      "garbage",
+  });
+  auto owner = [](const std::string& uid) {
+    if (uid == "old-1") return OwnerState{OwnerState::Kind::kWritten, "new-1"};
+    if (uid == "old-3") return OwnerState{OwnerState::Kind::kFailed, ""};
+    if (uid == "old-4") return OwnerState{OwnerState::Kind::kPending, ""};
+    return OwnerState{};
+  };
+  std::vector<std::string> dropped;
+  const json out = RepointOwnerReferences(refs, owner, &dropped);
+  ASSERT_EQ(out.size(), 1u);
+  json want = refs[0];
+  want["uid"] = "new-1";
+  EXPECT_EQ(out[0], want);  // everything else kept as backed up
+  EXPECT_EQ(dropped, (std::vector<std::string>{
+                         "ownerReference to ConfigMap 'gone' dropped: the owner is not restored "
+                         "by this restore",
+                         "ownerReference to ConfigMap 'broken' dropped: the owner failed to "
+                         "restore",
+                         "ownerReference to ConfigMap 'late' dropped: the owner was not written "
+                         "before it"}));
+  EXPECT_TRUE(RepointOwnerReferences("x", owner, &dropped).empty());
+  EXPECT_EQ(OwnerUids({{"metadata", {{"ownerReferences", refs}}}}),
+            (std::vector<std::string>{"old-1", "old-2", "old-3", "old-4"}));
+  EXPECT_TRUE(OwnerUids(json(3)).empty());
+}
+
+TEST(QuotaCountedResources, HardKeysToResources) {
+  const json hard = {{"count/deployments.apps", "4"},
+                     {"count/configmaps", "10"},
+                     {"secrets", "5"},
+                     {"services.nodeports", "2"},
+                     {"requests.storage", "10Gi"},
+                     {"gold.storageclass.storage.k8s.io/persistentvolumeclaims", "1"},
+                     {"requests.cpu", "2"},
+                     {"limits.memory", "1Gi"}};
+  EXPECT_EQ(QuotaCountedResources(hard),
+            (std::set<std::string>{"deployments.apps", "configmaps", "secrets", "services",
+                                   "persistentvolumeclaims", "pods"}));
+  EXPECT_TRUE(QuotaCountedResources(json::array()).empty());
+  EXPECT_EQ(QuotaCountedResources({{"count/widgets.example.com", "1"}}),
+            (std::set<std::string>{"widgets.example.com"}));
 }
 
 TEST(KindKey, Forms) {
