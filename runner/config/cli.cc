@@ -181,7 +181,10 @@ ResolvedSettings ResolveSettings(const Config* cfg, const CommonFlags& f) {
     s.pushgateway = cfg->defaults.pushgateway;
     s.metrics_file = cfg->defaults.metrics_file;
     s.timeout = cfg->defaults.timeout;
-    if (cfg->defaults.retry_timeout) s.retry_timeout = *cfg->defaults.retry_timeout;
+    if (cfg->defaults.retry_timeout) {
+      s.retry_timeout = *cfg->defaults.retry_timeout;
+      s.retry_timeout_given = true;
+    }
     s.kubeconfig = cfg->kubernetes.kubeconfig;
     s.context = cfg->kubernetes.context;
     s.kube_qps = cfg->kubernetes.qps;
@@ -192,7 +195,10 @@ ResolvedSettings ResolveSettings(const Config* cfg, const CommonFlags& f) {
   if (!f.pushgateway.empty()) s.pushgateway = f.pushgateway;
   if (!f.metrics_file.empty()) s.metrics_file = f.metrics_file;
   if (f.timeout) s.timeout = f.timeout;
-  if (f.retry_timeout) s.retry_timeout = *f.retry_timeout;
+  if (f.retry_timeout) {
+    s.retry_timeout = *f.retry_timeout;
+    s.retry_timeout_given = true;
+  }
   if (!f.kubeconfig.empty()) s.kubeconfig = f.kubeconfig;
   if (!f.context.empty()) s.context = f.context;
   if (f.kube_qps) s.kube_qps = *f.kube_qps;

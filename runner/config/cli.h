@@ -81,6 +81,7 @@ struct ResolvedSettings {
   std::string metrics_file;
   std::optional<base::Duration> timeout;
   base::Duration retry_timeout = kDefaultRetryTimeout;  // per request, within `timeout`
+  bool retry_timeout_given = false;  // set by [defaults] retry_timeout or --retry-timeout
   std::string kubeconfig;
   std::string context;
   int kube_qps = kDefaultKubeQps;

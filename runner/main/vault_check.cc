@@ -15,6 +15,9 @@ using namespace cairn;
 
 namespace {
 
+// How long vault-check retries one request when retry_timeout is not set (README).
+constexpr base::Duration kCheckRetryTimeout = std::chrono::seconds(30);
+
 int List(store::ObjectStore& store, const wiring::Invocation& inv) {
   auto listing = ops::vault_check::ListVault(store, wiring::LayoutFor(inv.vault.vault));
   if (!listing.ok()) {
@@ -54,6 +57,9 @@ int main(int argc, char** argv) {
   auto parsed = wiring::ParseInvocation(flags, argc, argv);
   if (auto* code = std::get_if<int>(&parsed)) return *code;
   auto& inv = std::get<wiring::Invocation>(parsed);
+  // A check answers promptly: an endpoint that stays down for this long is Unavailable, unless
+  // retry_timeout is set explicitly (the runs keep their longer default to ride out outages).
+  if (!inv.settings.retry_timeout_given) inv.settings.retry_timeout = kCheckRetryTimeout;
   const config::VaultConfig& vc = inv.vault.vault;
   if (base::Status st = KubeconfigProblem(inv); !st.ok()) {
     std::fprintf(stderr, "vault-check: %s\n", base::Redact(st.ToString()).c_str());

@@ -201,5 +201,19 @@ class RestoreCluster(unittest.TestCase):
         self.assertEqual(self.selected_namespaces(self.source, NS), (NS, [NS, "monitoring"]))
 
 
+    def test_update_of_a_copy_never_takes_the_originals_volume(self):
+        # existing_resource_policy = update re-applies what exists: the original's PV is bound
+        # to the original claim and must stay so, not be re-pointed at the copy's claim.
+        copy = f"{NS}-upd"
+        status = self.restore(self.source, "copy-update", "--namespace-mapping",
+                              f"{NS}={copy}", "--existing-resource-policy", "update")
+        self.assertEqual(status["counts"].get("failed", 0), 0, status)
+        pv = self.get(self.source, "pv", "retain-pv")
+        self.assertEqual((pv["spec"]["claimRef"]["namespace"], pv["spec"]["claimRef"]["name"]),
+                         (NS, "data"))
+        self.assert_bound(self.source, NS)
+        self.assertIn(f"PersistentVolume 'retain-pv' exists and is bound to claim {NS}/data",
+                      json.dumps(status["warnings"]))
+
 if __name__ == "__main__":
     unittest.main()

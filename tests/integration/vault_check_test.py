@@ -120,6 +120,16 @@ class S3VaultCheck(unittest.TestCase):
         self.assertIn("Unavailable", r.out)
         self.assertIn("tcp connect failed", r.all)
 
+    def test_unreachable_endpoint_without_timeout_answers_within_the_check_budget(self):
+        # No --timeout: vault-check's own 30 s retry budget ends the check, and says so.
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        r = run("vault-check", *s3_args(self.env, self.prefix, f"http://127.0.0.1:{port}"),
+                timeout=90)
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("retry_timeout 30s", r.all)
+
     def test_probe_read_returning_different_bytes(self):
         with FaultProxy(self.env["S3_ENDPOINT"],
                         {"corrupt_get_rate": 1.0, "path_regex": r"\.cairn-probe/"}) as proxy:

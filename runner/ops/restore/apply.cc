@@ -155,11 +155,44 @@ void Repoint(nlohmann::json& obj, const nlohmann::json& refs, const OwnerTable& 
   for (const auto& d : dropped) ledger.Warn(t.scope, d, t.object);
 }
 
+// "ns/name" of the claim a PersistentVolume's claimRef names, "" when none.
+std::string ClaimOf(const nlohmann::json& pv) {
+  const nlohmann::json* ref = JsonAt(pv, {"spec", "claimRef"});
+  if (ref == nullptr || !ref->is_object()) return "";
+  return ref->value("namespace", std::string()) + "/" + ref->value("name", std::string());
+}
+
+// Why an update must not touch an existing PersistentVolume: it is bound to another claim (a
+// copy into a mapped namespace of the same cluster), and re-pointing its claimRef would take the
+// volume, and its data, from the claim that uses it. "" when the update is safe.
+std::string PvBoundElsewhere(const Target& t, const nlohmann::json& obj,
+                             const nlohmann::json& live) {
+  if (!t.ref.group.empty() || t.ref.resource != "persistentvolumes") return "";
+  const std::string bound = ClaimOf(live), wanted = ClaimOf(obj);
+  if (bound.empty() || bound == wanted) return "";
+  return "exists and is bound to claim " + bound + " in the target; not updated to claim " +
+         (wanted.empty() ? std::string("none") : wanted) +
+         " (that would take the volume and its data from the claim using it)";
+}
+
 // The object exists (`live`, when already read): kept (none) or updated (update).
 void Existing(kube::Client& kube, const Target& t, const nlohmann::json& obj,
               std::optional<nlohmann::json> live, const ApplyItem& item,
               const TransformContext& ctx, const TransformNotes& notes, const RestoreOptions& opts,
               Ledger& ledger, const std::function<void(const std::string&)>& written) {
+  if (opts.existing_resource_policy == "update" && t.ref.group.empty() &&
+      t.ref.resource == "persistentvolumes" && !live) {
+    auto got = kube.Get(t.ref, t.ns, t.name);
+    if (got.ok()) live = std::move(got).value();
+  }
+  if (opts.existing_resource_policy == "update" && live) {
+    if (std::string why = PvBoundElsewhere(t, obj, *live); !why.empty()) {
+      ledger.Record(t.path, t.ns, t.object, "skipped", why);
+      ledger.Warn(t.scope, "PersistentVolume '" + t.name + "' " + why, t.object);
+      written(ObjectUid(*live));
+      return;
+    }
+  }
   if (opts.existing_resource_policy == "update") {
     kube::ApplyOptions ao;
     ao.force = true;

@@ -6,6 +6,8 @@
 #include <tuple>
 #include <utility>
 
+#include "ops/restore/plan.h"
+
 namespace cairn::ops::restore {
 namespace {
 
@@ -13,21 +15,6 @@ using nlohmann::json;
 
 constexpr std::string_view kLastApplied = "kubectl.kubernetes.io/last-applied-configuration";
 constexpr std::string_view kBeforeFirstApply = "before-first-apply";
-
-const json* Member(const json& j, std::string_view key) {
-  if (!j.is_object()) return nullptr;
-  auto it = j.find(key);
-  return it == j.end() ? nullptr : &*it;
-}
-
-const json* Path(const json& j, std::initializer_list<std::string_view> keys) {
-  const json* at = &j;
-  for (std::string_view k : keys) {
-    at = Member(*at, k);
-    if (at == nullptr) return nullptr;
-  }
-  return at;
-}
 
 std::string StringOr(const json* j, std::string fallback) {
   return j != nullptr && j->is_string() ? j->get<std::string>() : std::move(fallback);
@@ -37,9 +24,9 @@ std::string StringOr(const json* j, std::string fallback) {
 using PortKey = std::pair<int64_t, std::string>;
 
 std::optional<PortKey> KeyOf(const json& port) {
-  const json* number = Member(port, "port");
+  const json* number = JsonMember(port, "port");
   if (number == nullptr || !number->is_number_integer()) return std::nullopt;
-  return PortKey{number->get<int64_t>(), StringOr(Member(port, "protocol"), "TCP")};
+  return PortKey{number->get<int64_t>(), StringOr(JsonMember(port, "protocol"), "TCP")};
 }
 
 // What the backed-up object says its user set.
@@ -50,17 +37,17 @@ struct ExplicitPorts {
 };
 
 void ReadLastApplied(const json& obj, ExplicitPorts* out) {
-  const json* text = Path(obj, {"metadata", "annotations", kLastApplied});
+  const json* text = JsonAt(obj, {"metadata", "annotations", kLastApplied});
   if (text == nullptr || !text->is_string()) return;
   const json applied = json::parse(text->get_ref<const std::string&>(), nullptr, false);
-  const json* spec = Member(applied, "spec");
+  const json* spec = JsonMember(applied, "spec");
   if (spec == nullptr) return;
-  const json* health = Member(*spec, "healthCheckNodePort");
+  const json* health = JsonMember(*spec, "healthCheckNodePort");
   if (health != nullptr && health->is_number_integer()) out->applied.insert(health->get<int64_t>());
-  const json* ports = Member(*spec, "ports");
+  const json* ports = JsonMember(*spec, "ports");
   if (ports == nullptr || !ports->is_array()) return;
   for (const json& p : *ports) {
-    const json* node_port = Member(p, "nodePort");
+    const json* node_port = JsonMember(p, "nodePort");
     if (node_port != nullptr && node_port->is_number_integer()) {
       out->applied.insert(node_port->get<int64_t>());
     }
@@ -69,23 +56,23 @@ void ReadLastApplied(const json& obj, ExplicitPorts* out) {
 
 // The ports of one managedFields entry's f:spec whose nodePort it owns.
 void ReadOwnedSpec(const json& fields_spec, ExplicitPorts* out) {
-  if (Member(fields_spec, "f:healthCheckNodePort") != nullptr) out->health_owned = true;
-  const json* ports = Member(fields_spec, "f:ports");
+  if (JsonMember(fields_spec, "f:healthCheckNodePort") != nullptr) out->health_owned = true;
+  const json* ports = JsonMember(fields_spec, "f:ports");
   if (ports == nullptr || !ports->is_object()) return;
   for (auto it = ports->begin(); it != ports->end(); ++it) {
-    if (!it.key().starts_with("k:") || Member(*it, "f:nodePort") == nullptr) continue;
+    if (!it.key().starts_with("k:") || JsonMember(*it, "f:nodePort") == nullptr) continue;
     const json key = json::parse(it.key().substr(2), nullptr, false);
     if (std::optional<PortKey> k = KeyOf(key)) out->owned.insert(*k);
   }
 }
 
 void ReadManagedFields(const json& obj, ExplicitPorts* out) {
-  const json* entries = Path(obj, {"metadata", "managedFields"});
+  const json* entries = JsonAt(obj, {"metadata", "managedFields"});
   if (entries == nullptr || !entries->is_array()) return;
   for (const json& e : *entries) {
-    if (StringOr(Member(e, "manager"), "") == kBeforeFirstApply) continue;
-    if (!StringOr(Member(e, "subresource"), "").empty()) continue;
-    const json* spec = Path(e, {"fieldsV1", "f:spec"});
+    if (StringOr(JsonMember(e, "manager"), "") == kBeforeFirstApply) continue;
+    if (!StringOr(JsonMember(e, "subresource"), "").empty()) continue;
+    const json* spec = JsonAt(e, {"fieldsV1", "f:spec"});
     if (spec != nullptr) ReadOwnedSpec(*spec, out);
   }
 }
@@ -114,7 +101,7 @@ void RestoreNodePorts(json& spec, const json& obj, const std::string& service,
     if (reassigned != nullptr) reassigned->push_back(std::move(r));
     return false;
   };
-  if (const json* health = Member(spec, "healthCheckNodePort"); health != nullptr) {
+  if (const json* health = JsonMember(spec, "healthCheckNodePort"); health != nullptr) {
     ReassignedNodePort r;
     r.health_check = true;
     if (!keep(*health, user.health_owned, std::move(r))) spec.erase("healthCheckNodePort");
@@ -122,7 +109,7 @@ void RestoreNodePorts(json& spec, const json& obj, const std::string& service,
   auto ports = spec.find("ports");
   if (ports == spec.end() || !ports->is_array()) return;
   for (json& p : *ports) {
-    const json* node_port = Member(p, "nodePort");
+    const json* node_port = JsonMember(p, "nodePort");
     if (node_port == nullptr) continue;
     const std::optional<PortKey> key = KeyOf(p);
     ReassignedNodePort r;
@@ -138,12 +125,13 @@ std::vector<std::string> ReassignedNodePortWarnings(const std::vector<Reassigned
     const json* now = nullptr;
     std::string what;
     if (r.health_check) {
-      now = Path(written, {"spec", "healthCheckNodePort"});
+      now = JsonAt(written, {"spec", "healthCheckNodePort"});
       what = "healthCheckNodePort " + std::to_string(r.node_port);
     } else {
-      const json* list = Path(written, {"spec", "ports"});
+      const json* list = JsonAt(written, {"spec", "ports"});
       for (size_t i = 0; list != nullptr && list->is_array() && i < list->size(); ++i) {
-        if (KeyOf((*list)[i]) == PortKey{r.port, r.protocol}) now = Member((*list)[i], "nodePort");
+        if (KeyOf((*list)[i]) == PortKey{r.port, r.protocol})
+          now = JsonMember((*list)[i], "nodePort");
       }
       what = "nodePort " + std::to_string(r.node_port) + " (port " + std::to_string(r.port) + "/" +
              r.protocol + ")";

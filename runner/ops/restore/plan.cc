@@ -19,23 +19,8 @@ bool Contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-const json* Member(const json& j, std::string_view key) {
-  if (!j.is_object()) return nullptr;
-  auto it = j.find(key);
-  return it == j.end() ? nullptr : &*it;
-}
-
-const json* Path(const json& j, std::initializer_list<std::string_view> keys) {
-  const json* at = &j;
-  for (std::string_view k : keys) {
-    at = Member(*at, k);
-    if (at == nullptr) return nullptr;
-  }
-  return at;
-}
-
 std::string_view StringAt(const json& j, std::initializer_list<std::string_view> keys) {
-  const json* v = Path(j, keys);
+  const json* v = JsonAt(j, keys);
   return v != nullptr && v->is_string() ? std::string_view(v->get_ref<const std::string&>()) : "";
 }
 
@@ -105,10 +90,10 @@ bool KindRestored(const std::set<std::string>& kinds, const std::string& key) {
 
 // The controller ownerReference of `obj` (controller: true), or null.
 const json* ControllerRef(const json& obj) {
-  const json* refs = Path(obj, {"metadata", "ownerReferences"});
+  const json* refs = JsonAt(obj, {"metadata", "ownerReferences"});
   if (refs == nullptr || !refs->is_array()) return nullptr;
   for (const json& ref : *refs) {
-    const json* controller = Member(ref, "controller");
+    const json* controller = JsonMember(ref, "controller");
     if (controller != nullptr && controller->is_boolean() && controller->get<bool>()) return &ref;
   }
   return nullptr;
@@ -143,8 +128,8 @@ std::optional<std::string> LeftForController(const EntryRef& e, const json& obj,
            std::string(managed_by);
   }
   if (e.group.empty() && e.resource == "endpoints" &&
-      Path(obj, {"metadata", "annotations", "endpoints.kubernetes.io/last-change-trigger-time"}) !=
-          nullptr) {
+      JsonAt(obj, {"metadata", "annotations",
+                   "endpoints.kubernetes.io/last-change-trigger-time"}) != nullptr) {
     return std::string(
         "left for its controller: maintained from its Service by the endpoints "
         "controller");
@@ -194,9 +179,9 @@ bool NamespaceSelected(std::string_view ns, const RestoreOptions& o) {
 }
 
 bool LabelsMatch(const json& obj, const std::vector<LabelRequirement>& requirements) {
-  const json* labels = Path(obj, {"metadata", "labels"});
+  const json* labels = JsonAt(obj, {"metadata", "labels"});
   for (const LabelRequirement& r : requirements) {
-    const json* v = labels == nullptr ? nullptr : Member(*labels, r.key);
+    const json* v = labels == nullptr ? nullptr : JsonMember(*labels, r.key);
     const std::string* value =
         v != nullptr && v->is_string() ? &v->get_ref<const std::string&>() : nullptr;
     if (!config::LabelRequirementHolds(r, value)) return false;
@@ -205,6 +190,22 @@ bool LabelsMatch(const json& obj, const std::vector<LabelRequirement>& requireme
 }
 
 }  // namespace
+
+const nlohmann::json* JsonMember(const nlohmann::json& j, std::string_view key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+const nlohmann::json* JsonAt(const nlohmann::json& j,
+                             std::initializer_list<std::string_view> keys) {
+  const nlohmann::json* at = &j;
+  for (std::string_view k : keys) {
+    at = JsonMember(*at, k);
+    if (at == nullptr) return nullptr;
+  }
+  return at;
+}
 
 std::optional<EntryRef> ParseEntryPath(std::string_view path) {
   std::vector<std::string_view> parts;
@@ -401,7 +402,7 @@ int OwnerRank(std::string_view group, std::string_view kind) {
 
 std::vector<std::string> OwnerUids(const json& obj) {
   std::vector<std::string> out;
-  const json* refs = Path(obj, {"metadata", "ownerReferences"});
+  const json* refs = JsonAt(obj, {"metadata", "ownerReferences"});
   if (refs == nullptr || !refs->is_array()) return out;
   for (const json& ref : *refs) {
     const std::string_view uid = StringAt(ref, {"uid"});
@@ -412,7 +413,7 @@ std::vector<std::string> OwnerUids(const json& obj) {
 
 std::vector<std::string> OwnerKinds(const json& obj) {
   std::vector<std::string> out;
-  const json* refs = Path(obj, {"metadata", "ownerReferences"});
+  const json* refs = JsonAt(obj, {"metadata", "ownerReferences"});
   if (refs == nullptr || !refs->is_array()) return out;
   for (const json& ref : *refs) {
     if (!StringAt(ref, {"kind"}).empty()) out.push_back(OwnerKey(ref));

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -206,6 +207,10 @@ std::vector<std::string> OwnerKinds(const nlohmann::json& obj);
 
 // Members of an object read as strings: "" when absent or of another type (archive data is
 // never trusted, and never thrown on).
+// The member `key` of object `j`, or the value at `keys` one member after another; nullptr when
+// a step is missing or not an object. Objects from the archive are read through these.
+const nlohmann::json* JsonMember(const nlohmann::json& j, std::string_view key);
+const nlohmann::json* JsonAt(const nlohmann::json& j, std::initializer_list<std::string_view> keys);
 std::string ObjectUid(const nlohmann::json& obj);        // metadata.uid
 std::string ObjectNamespace(const nlohmann::json& obj);  // metadata.namespace
 std::string ObjectName(const nlohmann::json& obj);       // metadata.name
