@@ -7,8 +7,11 @@
 namespace cairn::report {
 namespace {
 
+// Whole seconds, the precision of the status documents, so a value read back from the catalog
+// equals the one the run itself pushed.
 double Seconds(base::TimePoint t) {
-  return std::chrono::duration<double>(t.time_since_epoch()).count();
+  return static_cast<double>(
+      std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count());
 }
 
 // When a run ended: its completion time, else its heartbeat, else its start.
