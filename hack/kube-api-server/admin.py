@@ -18,6 +18,7 @@ class Admin:
         self.log = collections.deque(maxlen=200000)
         self.seq = 0
         self.aggregated_discovery = True
+        self.expire_rules = []
 
     # -- configuration ---------------------------------------------------------------------
     def configure(self, body, store):
@@ -27,6 +28,7 @@ class Admin:
         with self.lock:
             if body.get("reset"):
                 self.fail_rules, self.latency, self.forbid = [], [], []
+                self.expire_rules = []
                 self.aggregated_discovery = True
                 applied.append("reset")
             if body.get("clear_requests"):
@@ -67,6 +69,12 @@ class Admin:
             for rule in _as_list(body.get("unforbid")):
                 self.forbid = [f for f in self.forbid if f["resource"] != rule.get("resource")]
                 applied.append("unforbid")
+            for rule in _as_list(body.get("expire_continue")):
+                self.expire_rules.append({"regex": re.compile(rule.get("path_regex", ".*")),
+                                          "path_regex": rule.get("path_regex", ".*"),
+                                          "count": int(rule.get("count", 1)),
+                                          "new_token": bool(rule.get("new_token", True))})
+                applied.append("expire_continue")
             if "aggregated_discovery" in body:
                 self.aggregated_discovery = bool(body["aggregated_discovery"])
                 applied.append("aggregated_discovery")
@@ -78,7 +86,9 @@ class Admin:
     def state(self):
         return {"fail": [{k: v for k, v in r.items() if k != "regex"} for r in self.fail_rules],
                 "latency": [{k: v for k, v in r.items() if k != "regex"} for r in self.latency],
-                "forbid": list(self.forbid), "aggregated_discovery": self.aggregated_discovery}
+                "forbid": list(self.forbid), "aggregated_discovery": self.aggregated_discovery,
+                "expire_continue": [{k: v for k, v in r.items() if k != "regex"}
+                                    for r in self.expire_rules]}
 
     # -- per request -------------------------------------------------------------------------
     def record(self, method, path, query, user, agent):
@@ -131,6 +141,17 @@ class Admin:
                 if r["retry_after"] is not None:
                     err.headers["Retry-After"] = str(r["retry_after"])
                 return err
+        return None
+
+    def expire_continue(self, path):
+        """None, or whether the expired answer carries a new token, for a list request with a
+        continue token whose path matches an expire_continue rule (counted down)."""
+        with self.lock:
+            for r in self.expire_rules:
+                if r["count"] != 0 and r["regex"].search(path):
+                    r["count"] -= 1
+                    self.expire_rules = [x for x in self.expire_rules if x["count"] != 0]
+                    return r["new_token"]
         return None
 
     def forbidden(self, verb, group, resource, ns, name):

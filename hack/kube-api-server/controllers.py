@@ -100,6 +100,9 @@ class Controllers:
             self.volume_written(new)
         elif kind == "Pod":
             self.pod_running(new)
+            self.pods_changed(new)
+        elif kind == "Service":
+            self.service_endpoints(new)
         elif kind == "Job":
             self.job_complete(new)
         elif kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
@@ -118,6 +121,8 @@ class Controllers:
             if ns is not None and not ns["metadata"].get("deletionTimestamp"):
                 self.namespace_created(ns)
             return
+        if sres.builtin and sres.kind in ("Service", "Pod"):
+            (self.service_deleted if sres.kind == "Service" else self.pods_changed)(obj)
         if sres.builtin and sres.kind == "PersistentVolumeClaim":
             vol = (obj.get("spec") or {}).get("volumeName")
             pv = self.store.get(("", "persistentvolumes"), "", vol) if vol else None

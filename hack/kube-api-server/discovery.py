@@ -71,12 +71,13 @@ storage.k8s.io v1 storageclasses StorageClass cluster sc - - -
 storage.k8s.io v1 volumeattachments VolumeAttachment cluster - - status -
 apiextensions.k8s.io v1 customresourcedefinitions CustomResourceDefinition cluster crd,crds api-extensions status gen
 coordination.k8s.io v1 leases Lease ns - - - -
+discovery.k8s.io v1 endpointslices EndpointSlice ns - - - -
 """
 
 GROUP_ORDER = ["apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io",
                "autoscaling", "batch", "networking.k8s.io", "policy",
                "rbac.authorization.k8s.io", "storage.k8s.io", "apiextensions.k8s.io",
-               "coordination.k8s.io"]
+               "coordination.k8s.io", "discovery.k8s.io"]
 
 
 def version_priority(v):

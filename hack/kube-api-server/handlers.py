@@ -9,6 +9,7 @@ import openapi
 import yamlmini
 from apply import server_side_apply
 from controllers import Controllers
+from endpoints import EndpointsControllers
 from errors import (ApiError, bad_request, method_not_allowed, not_acceptable, not_found,
                     page_not_found, rbac_forbidden, unsupported_media)
 from patch import PatchError, deepcopy, json_patch, merge_patch, strategic_merge
@@ -71,7 +72,7 @@ def accepts_json(accept):
                                   "application/yaml") for t in types)
 
 
-class Api(Writer, Controllers, Subresources):
+class Api(Writer, Controllers, EndpointsControllers, Subresources):
     def __init__(self, registry, store, admin, options):
         self.registry = registry
         self.store = store
@@ -331,6 +332,9 @@ class Api(Writer, Controllers, Subresources):
                 if req.q("resourceVersion") not in (None, ""):
                     raise bad_request("specifying resource version is not allowed when using "
                                       "continue")
+                new_token = self.admin.expire_continue(req.path)
+                if new_token is not None:
+                    raise self.store.expire(cont, ns, new_token)
                 rv, start = self.store.decode_continue(cont, ns)
             else:
                 rv, start = self.store.rv, None

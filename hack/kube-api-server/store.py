@@ -143,6 +143,9 @@ class Store:
                                  "resourceVersion (version meta.k8s.io/v1)")
             rv = int(data["rv"])
             start = data["start"]
+            if rv == 0:
+                raise ValueError("continue key is not valid: incorrect encoded start "
+                                 "resourceVersion (version meta.k8s.io/v1)")
         except (ValueError, KeyError, TypeError, binascii.Error) as e:
             msg = str(e) if str(e).startswith("continue key") else \
                 "continue key is not valid: illegal base64 data at input byte 0"
@@ -153,9 +156,21 @@ class Store:
         if ns and not start.startswith(ns + "/"):
             raise bad_request("continue key is not valid: key is outside the namespace")
         with self.lock:
+            if rv < 0:  # an inconsistent continuation: the rest of the list as it is now
+                return self.rv, start
             if rv <= self.compacted or rv > self.rv:
                 raise expired(EXPIRED_MESSAGE, self.encode_continue(-1, start))
         return rv, start
+
+    def expire(self, token, ns, with_new_token=True):
+        """The 410 a compaction would give `token` (for the admin API's expire_continue rule);
+        with_new_token=False is the answer without a token to continue with."""
+        _, start = self.decode_continue(token, ns)
+        if not with_new_token:
+            return expired("The provided continue parameter is too old to display a consistent "
+                           "list result. You can start a new list without the continue "
+                           "parameter.")
+        return expired(EXPIRED_MESSAGE, self.encode_continue(-1, start))
 
     def compact(self):
         """Expires every continue token and watch resourceVersion issued so far."""

@@ -104,10 +104,6 @@ base::Status ValidateEntryPath(std::string_view path) {
     if (segment == "." || segment == "..") {
       return Invalid(path, "a '" + std::string(segment) + "' segment is not allowed");
     }
-    if (segment.size() > kMaxEntrySegmentBytes) {
-      return Invalid(
-          path, "has a segment longer than " + std::to_string(kMaxEntrySegmentBytes) + " bytes");
-    }
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }

@@ -27,8 +27,10 @@
 
 namespace cairn::archive {
 
-inline constexpr size_t kMaxEntryPathBytes = 4096;
-inline constexpr size_t kMaxEntrySegmentBytes = 255;
+// Entry paths are names inside an archive, never files on disk, so a segment has no 255-byte
+// limit (an object name of 253 characters plus ".json" is 258); 64 KiB bounds what a forged
+// archive can make a reader hold. Longer paths are written with a pax extended header.
+inline constexpr size_t kMaxEntryPathBytes = 64 << 10;
 
 struct EntryInfo {
   std::string path;  // UTF-8, already validated by ValidateEntryPath
@@ -38,7 +40,7 @@ struct EntryInfo {
 
 // Validates an entry path: non-empty, relative (no leading '/'), '/'-separated, no empty, "." or
 // ".." segment (so no trailing '/' either), no NUL, control character or DEL, valid UTF-8, at
-// most 4096 bytes, each segment at most 255 bytes. Errors are kInvalidArgument and name the path.
+// most kMaxEntryPathBytes. Errors are kInvalidArgument and name the path.
 base::Status ValidateEntryPath(std::string_view path);
 
 // Renders a path for an error message: single-quoted, control characters (and every byte >= 0x80

@@ -199,6 +199,7 @@ const std::vector<Field<BackupPolicy>>& PolicyFields() {
       {"schedule", BindSchedule},
       IntField("compression_level", &BackupPolicy::compression_level, kMinCompressionLevel,
                kMaxCompressionLevel),
+      PolicyDurationField("heartbeat_interval", &BackupPolicy::heartbeat_interval),
   };
   return *fields;
 }

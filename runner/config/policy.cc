@@ -478,6 +478,8 @@ void AddPolicyFlags(FlagSet& flags) {
   flags.AddDuration("ttl", "DURATION", "keep the backup this long (default 720h)");
   flags.AddInt("compression-level", "N", "zstd level of the archives (default 3)",
                kMinCompressionLevel, kMaxCompressionLevel);
+  flags.AddDuration("heartbeat-interval", "DURATION",
+                    "rewrite the running backup's status this often (default 30s)");
 }
 
 base::Result<std::vector<std::string>> SplitOrSelectors(std::string_view value) {
@@ -546,6 +548,7 @@ base::Result<BackupPolicy> PolicyFromFlags(const ParsedFlags& flags, const Backu
   if (flags.Has("compression-level")) {
     p.compression_level = static_cast<int>(flags.GetInt("compression-level"));
   }
+  if (auto hb = flags.GetDuration("heartbeat-interval")) p.heartbeat_interval = *hb;
   return p;
 }
 

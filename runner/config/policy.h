@@ -42,6 +42,7 @@ inline constexpr base::Duration kDefaultTtl = std::chrono::hours(720);
 inline constexpr base::Duration kDefaultPolicyTimeout = std::chrono::minutes(60);
 inline constexpr base::Duration kMinScheduleInterval = std::chrono::minutes(1);
 inline constexpr int kDefaultCompressionLevel = 3;
+inline constexpr base::Duration kDefaultHeartbeatInterval = std::chrono::seconds(30);
 inline constexpr int kMinCompressionLevel = 1;
 inline constexpr int kMaxCompressionLevel = 19;
 
@@ -65,6 +66,8 @@ struct BackupPolicy {
   base::Duration timeout = kDefaultPolicyTimeout;
   Schedule schedule;
   int compression_level = kDefaultCompressionLevel;  // zstd level, 1..19
+  // How often a running backup rewrites its status (heartbeatTime) in the vault and ConfigMap.
+  base::Duration heartbeat_interval = kDefaultHeartbeatInterval;
   std::string origin;  // "FILE:LINE" of [policies.NAME]; empty when ad hoc
 };
 

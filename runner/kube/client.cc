@@ -44,6 +44,20 @@ std::string MetaString(const json& obj, const char* key) {
 
 bool Success(long status) { return status >= 200 && status < 300; }
 
+// metadata.continue of a 410 Expired Status: the token that continues the list at the current
+// resourceVersion; "" when there is none.
+std::string ExpiredContinueToken(const std::string& body) {
+  auto j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || j.value("reason", "") != "Expired") return "";
+  return MetaString(j, "continue");
+}
+
+// The storage key order of an item ("ns/name", or "name" when cluster-scoped).
+std::string ItemKey(const json& item) {
+  const std::string ns = MetaString(item, "namespace");
+  return ns.empty() ? MetaString(item, "name") : ns + "/" + MetaString(item, "name");
+}
+
 // The http module reports a body over its limit this way (kInternal); List answers it by asking
 // for smaller pages.
 bool BodyTooLarge(const Status& s) {
@@ -294,6 +308,78 @@ Status Client::ListItems(const ResourceRef& r, const ListOptions& o,
   return ListPages(r, o, nullptr, on_item, stats);
 }
 
+namespace {
+
+// Where a paged list stands: the continue token, and what was delivered, so that a list that
+// must start over delivers nothing twice.
+struct ListCursor {
+  std::string token;
+  std::string last_key;      // key of the last item delivered
+  std::string resume_after;  // after a restart: items up to this key were delivered already
+  bool ordered = true;       // every delivered key was greater than the one before
+  int expired_in_a_row = 0;
+
+  // Whether to deliver `item` (false: delivered before the restart), noting its key.
+  bool Take(const json& item) {
+    std::string key = ItemKey(item);
+    if (!resume_after.empty() && key <= resume_after) return false;
+    if (!last_key.empty() && key <= last_key) ordered = false;
+    last_key = std::move(key);
+    return true;
+  }
+};
+
+// A 410 on a continue token: go on with the token the Status carries, else start over once.
+// False when the list cannot go on (the caller reports the 410).
+bool OnExpired(const std::string& body, const std::string& object, ListCursor& cur, ListStats& s) {
+  if (++cur.expired_in_a_row > 1) return false;
+  if (std::string fresh = ExpiredContinueToken(body); !fresh.empty()) {
+    ++s.inconsistent;
+    cur.token = std::move(fresh);
+    base::LogWarn("list continue token expired; continuing at the current resourceVersion",
+                  {{"object", object}});
+    return true;
+  }
+  if (s.restarts > 0 || !cur.ordered) return false;
+  ++s.restarts;
+  cur.token.clear();
+  cur.resume_after = cur.last_key;
+  base::LogWarn("list continue token expired; listing again from the start", {{"object", object}});
+  return true;
+}
+
+// One page: with `on_item`, each element of "items" is handed over as soon as it is parsed and
+// dropped (not kept in the page); otherwise the page keeps its items, minus those delivered
+// before a restart.
+json ParsePage(const std::string& body, const std::function<bool(const json&)>& on_item,
+               ListCursor& cur, ListStats& s, bool* stopped) {
+  std::string key;
+  json::parser_callback_t per_item = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::key && depth == 1 && parsed.is_string()) {
+      key = parsed.get<std::string>();
+    }
+    if (event == json::parse_event_t::object_end && depth == 2 && key == "items") {
+      ++s.items;
+      if (!*stopped && cur.Take(parsed) && !on_item(parsed)) *stopped = true;
+      return false;
+    }
+    return true;
+  };
+  json page = json::parse(body, on_item ? per_item : nullptr, /*allow_exceptions=*/false);
+  if (on_item || !page.is_object()) return page;
+  if (auto items = page.find("items"); items != page.end() && items->is_array()) {
+    s.items += static_cast<int64_t>(items->size());
+    json kept = json::array();
+    for (auto& item : *items) {
+      if (cur.Take(item)) kept.push_back(std::move(item));
+    }
+    *items = std::move(kept);
+  }
+  return page;
+}
+
+}  // namespace
+
 Status Client::ListPages(const ResourceRef& r, const ListOptions& o,
                          const std::function<bool(const json& page)>& on_page,
                          const std::function<bool(const json& item)>& on_item, ListStats* stats) {
@@ -307,10 +393,9 @@ Status Client::ListPages(const ResourceRef& r, const ListOptions& o,
   c.rbac_verb = "list";
   c.rbac_resource = QualifiedResource(r);
   int limit = o.limit;
-  bool restarted = false;
-  std::string token;
+  ListCursor cur;
   for (;;) {
-    c.path = base_path + ListQuery(limit, token, o.label_selector, o.field_selector);
+    c.path = base_path + ListQuery(limit, cur.token, o.label_selector, o.field_selector);
     auto resp = Send(c);
     if (!resp.ok()) {
       if (BodyTooLarge(resp.status()) && limit != 1) {
@@ -321,41 +406,20 @@ Status Client::ListPages(const ResourceRef& r, const ListOptions& o,
       }
       return resp.status();
     }
-    if (resp->status == 410 && !token.empty() && !restarted) {
-      // The continue token expired (compaction): start over, once.
-      restarted = true;
-      ++s.restarts;
-      token.clear();
-      base::LogWarn("list continue token expired; restarting the list", {{"object", c.object}});
-      continue;
+    if (resp->status == 410 && !cur.token.empty()) {
+      if (OnExpired(resp->body, c.object, cur, s)) continue;
     }
     if (!Success(resp->status)) return Failure(c, *resp);
-    // Per item: hand each element of "items" over as soon as it is parsed and drop it.
+    cur.expired_in_a_row = 0;
     bool stopped = false;
-    std::string key;
-    json::parser_callback_t per_item = [&](int depth, json::parse_event_t event, json& parsed) {
-      if (event == json::parse_event_t::key && depth == 1 && parsed.is_string()) {
-        key = parsed.get<std::string>();
-      }
-      if (event == json::parse_event_t::object_end && depth == 2 && key == "items") {
-        ++s.items;
-        if (!stopped && !on_item(parsed)) stopped = true;
-        return false;  // not kept in the page
-      }
-      return true;
-    };
-    auto page = json::parse(resp->body, on_item ? per_item : nullptr,
-                            /*allow_exceptions=*/false);
+    auto page = ParsePage(resp->body, on_item, cur, s, &stopped);
     if (!page.is_object()) {
       return Error(Code::kInternal, "unable to list " + c.object + ": page " +
                                         std::to_string(s.pages + 1) + " is not a JSON object");
     }
     ++s.pages;
     s.bytes += static_cast<int64_t>(resp->body.size());
-    if (auto items = page.find("items"); items != page.end() && items->is_array()) {
-      s.items += static_cast<int64_t>(items->size());
-    }
-    token = MetaString(page, "continue");
+    cur.token = MetaString(page, "continue");
     // Heavy objects (Deployments with large templates): smaller pages next time.
     constexpr size_t kPageBytes = 4u << 20;
     if (on_item && resp->body.size() > kPageBytes && limit > 50) {
@@ -369,7 +433,7 @@ Status Client::ListPages(const ResourceRef& r, const ListOptions& o,
     } else if (!on_page(page)) {
       return Status::Ok();
     }
-    if (token.empty()) return Status::Ok();
+    if (cur.token.empty()) return Status::Ok();
   }
 }
 

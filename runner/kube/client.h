@@ -55,7 +55,10 @@ struct ListOptions {
 struct ListStats {
   int pages = 0;
   int64_t items = 0;
-  int restarts = 0;   // the continue token expired (410) and the list restarted
+  // The continue token expired (410 Expired) and the list went on with the token the Status
+  // carried: the result is not one consistent snapshot (objects changed meanwhile may show).
+  int inconsistent = 0;
+  int restarts = 0;   // the continue token expired without a new one: the list started over
   int64_t bytes = 0;  // added: response bytes of all pages
 };
 
@@ -83,9 +86,13 @@ class Client {
   base::Result<Discovery> Discover();
 
   // Lists page by page (limit/continue); `on_page` receives each raw page (a List with items)
-  // and returns false to stop. A 410 Expired continue token restarts the list from the
-  // beginning once per call (counted in stats), re-delivering pages: callers that care dedupe
-  // by uid.
+  // and returns false to stop. When a continue token expires (410 Expired, etcd compacted), the
+  // list goes on from the token the apiserver put in the Status's metadata.continue: an
+  // inconsistent continuation at the current resourceVersion (stats->inconsistent), as
+  // client-go's pager does. Without such a token it starts over once (stats->restarts) and
+  // passes over the items it already delivered (keys up to the last one delivered: the API
+  // server lists in key order), so no item is delivered twice. A second expiry in a row, or a
+  // server that does not list in key order when a restart is needed, is an error.
   base::Status List(const ResourceRef& r, const ListOptions& o,
                     const std::function<bool(const nlohmann::json& page)>& on_page,
                     ListStats* stats = nullptr);

@@ -32,15 +32,20 @@ std::string Summary(const vault::RunStatus& st) {
     return it == st.sizes.end() ? int64_t{0} : it->second;
   };
   char buf[512];
-  std::snprintf(
-      buf, sizeof buf,
-      "backup %s: %s\n  objects %lld in %lld namespaces (%lld cluster-scoped), "
-      "%lld archive entries\n  stored %lld bytes (%lld before compression), %.1fs\n",
-      st.name.c_str(), st.phase.c_str(), static_cast<long long>(count("objects")),
-      static_cast<long long>(count("namespaces")), static_cast<long long>(count("clusterObjects")),
-      static_cast<long long>(count("entries")), static_cast<long long>(size("storedBytes")),
-      static_cast<long long>(size("logicalBytes")), st.duration_seconds);
+  std::snprintf(buf, sizeof buf, "backup %s: %s, %.1fs\n", st.name.c_str(), st.phase.c_str(),
+                st.duration_seconds);
   std::string out = buf;
+  // Totals only for a backup that was published: a failed run stored nothing.
+  if (st.phase != vault::kPhaseFailed) {
+    std::snprintf(
+        buf, sizeof buf,
+        "  objects %lld in %lld namespaces (%lld cluster-scoped), %lld archive entries\n"
+        "  stored %lld bytes (%lld before compression)\n",
+        static_cast<long long>(count("objects")), static_cast<long long>(count("namespaces")),
+        static_cast<long long>(count("clusterObjects")), static_cast<long long>(count("entries")),
+        static_cast<long long>(size("storedBytes")), static_cast<long long>(size("logicalBytes")));
+    out += buf;
+  }
   for (const auto& e : st.errors.items) {
     out +=
         "  error [" + e.scope + "] " + (e.object.empty() ? "" : e.object + ": ") + e.message + "\n";

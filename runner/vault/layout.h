@@ -7,6 +7,7 @@
 // and prefix keys end with '/', ready for List.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,9 @@ inline constexpr std::string_view kLogsObject = "logs.jsonl.zst";
 inline constexpr std::string_view kResourceListObject = "resource-list.json.zst";
 inline constexpr std::string_view kStatusObject = "status.json";
 inline constexpr std::string_view kManifestObject = "manifest.json";
+// The largest object entry a backup writes into resources.tar.zst and a restore reads back
+// (FORMAT.md §5.1); the apiserver's own request limit (3 MiB) keeps real objects far below it.
+inline constexpr uint64_t kMaxObjectEntryBytes = uint64_t{16} << 20;
 
 // Ok when `name` matches ^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$. `what` names the thing in the
 // message: ValidateName("Shop", "backup name") → kInvalidArgument "invalid backup name 'Shop':

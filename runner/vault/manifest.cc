@@ -269,7 +269,8 @@ Result<Manifest> ReadManifest(store::ObjectStore& store, const Layout& layout,
   return m;
 }
 
-Status PublishManifest(store::ObjectStore& store, const Layout& layout, const Manifest& manifest) {
+Status PublishManifest(store::ObjectStore& store, const Layout& layout, const Manifest& manifest,
+                       const std::map<std::string, std::string>& etags) {
   ASSIGN_OR_RETURN(std::string bytes, SerializeManifest(manifest));
   const bool conversion = manifest.kind == kManifestKindConversion;
   const std::string dir = conversion ? layout.ConversionDir(manifest.backup, manifest.name)
@@ -290,6 +291,14 @@ Status PublishManifest(store::ObjectStore& store, const Layout& layout, const Ma
       return Error(Code::kDataLoss, context + ": object '" + key + "' has " +
                                         std::to_string(info->size) + " bytes in the vault, " +
                                         "the manifest records " + std::to_string(o.stored_size));
+    }
+    if (auto e = etags.find(o.key); e != etags.end() && e->second != info->etag) {
+      return Error(Code::kDataLoss,
+                   context + ": object '" + key + "' in the vault is not the one this run " +
+                       "wrote (ETag '" + info->etag + "', the upload completed as '" + e->second +
+                       "'): another writer replaced it")
+          .WithHint("two runs wrote backup '" + manifest.name +
+                    "' at once; run the backup again under a new name");
     }
   }
   const std::string key = dir + std::string(kManifestObject);

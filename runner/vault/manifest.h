@@ -81,10 +81,13 @@ ManifestTotals ComputeTotals(const Manifest& manifest);
 
 // Publishes `manifest` (kind Backup under backups/<name>/, kind Conversion under
 // conversions/<backup>/<name>/). First checks that every listed object exists with its stored
-// size (kFailedPrecondition when missing, kDataLoss when the size differs), then creates the
-// manifest conditionally: kAlreadyExists "backup 'x' already exists in vault" when a manifest
-// is already there. Never overwrites.
+// size (kFailedPrecondition when missing, kDataLoss when the size differs) and, for the objects
+// in `etags` (object key → the ETag the store reported when this run's upload of it completed),
+// that the vault still holds that upload (kDataLoss naming the object when another writer
+// replaced it), then creates the manifest conditionally: kAlreadyExists "backup 'x' already
+// exists in vault" when a manifest is already there. Never overwrites.
 [[nodiscard]] base::Status PublishManifest(store::ObjectStore& store, const Layout& layout,
-                                           const Manifest& manifest);
+                                           const Manifest& manifest,
+                                           const std::map<std::string, std::string>& etags = {});
 
 }  // namespace cairn::vault

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "base/log.h"
+#include "vault/create.h"
 #include "vault/json_document.h"
 
 namespace cairn::vault {
@@ -209,6 +210,14 @@ Result<RunStatus> ParseRunStatus(std::string_view json, std::string_view source)
             "startTime", "heartbeatTime", "completionTime", "durationSeconds", "job", "counts",
             "sizes", "errors", "warnings", "checks", "lastValidated"});
   return s;
+}
+
+Status CreateStatus(store::ObjectStore& store, std::string_view key, const RunStatus& status) {
+  Status st = CreateIfAbsent(store, key, base::Redact(ToJson(status)));
+  if (!st.ok() && st.code() != base::Code::kAlreadyExists) {
+    return st.Wrap("unable to create status '" + std::string(key) + "' in " + store.Describe());
+  }
+  return st;
 }
 
 Status WriteStatus(store::ObjectStore& store, std::string_view key, const RunStatus& status) {

@@ -128,6 +128,12 @@ std::string ToJson(const RunStatus& status);
 [[nodiscard]] base::Status WriteStatus(store::ObjectStore& store, std::string_view key,
                                        const RunStatus& status);
 
+// Creates `key` with the status only when nothing is there yet (create-only, vault/create.h):
+// a run claims its name this way before writing anything else. kAlreadyExists when another
+// run holds the name; later writes of the same run use WriteStatus.
+[[nodiscard]] base::Status CreateStatus(store::ObjectStore& store, std::string_view key,
+                                        const RunStatus& status);
+
 // Reads and parses the status at `key`; kNotFound passes through.
 [[nodiscard]] base::Result<RunStatus> ReadStatus(store::ObjectStore& store, std::string_view key);
 

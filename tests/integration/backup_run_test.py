@@ -1,5 +1,6 @@
 """backup-run as a user runs it: the sample workloads in the Kubernetes API test server backed
 up into a file vault and the S3 test server, checked from the outside (tar, zstd, kubectl)."""
+import hashlib
 import json
 import os
 import shutil
@@ -141,6 +142,7 @@ class BackupRun(unittest.TestCase):
         r = self.backup("--include-namespaces", "data", "--name", "b4")
         self.assertEqual(r.code, 1, r)
         self.assertIn("backup 'b4' already exists in vault", r.all)
+        self.assertIn("HINT: pick another --name", r.all)
         self.assertEqual((read(manifest), read(status)), before)
 
     def test_sigterm_fails_the_run_and_publishes_nothing(self):
@@ -159,6 +161,10 @@ class BackupRun(unittest.TestCase):
             status = json.load(f)
         self.assertEqual(status["phase"], "Failed")
         self.assertIn("SIGTERM", status["message"])
+        # Nothing was stored: no totals, neither printed nor in the status.
+        self.assertNotIn("stored", out)
+        self.assertNotIn("objects", out.split("\n")[0])
+        self.assertFalse(status.get("sizes"), status)
         r = run("vault-check", "--url", f"file://{self.vault}", "--list", "--output", "json")
         b = [x for x in r.json()["backups"] if x["name"] == "b5"][0]
         self.assertFalse(b["complete"])
@@ -208,6 +214,170 @@ class BackupRun(unittest.TestCase):
         r = run("backup-run", "--config", cfg, "--policy", "nope",
                 "--kubeconfig", self.kube.kubeconfig)
         self.assertEqual(r.code, 2, r)
+
+    def entries_of(self, name):
+        return archive_entries(os.path.join(self.bdir(name), "resources.tar.zst"))
+
+    def status_of(self, name):
+        with open(os.path.join(self.bdir(name), "status.json")) as f:
+            return json.load(f)
+
+    def test_a_253_character_name_is_archived_and_restored(self):
+        long_name = "c" * 253
+        self.kube.kubectl("create", "configmap", long_name, "-n", "shop", "--from-literal=k=v")
+        r = self.backup("--include-namespaces", "shop", "--name", "long")
+        self.assertEqual(r.code, 0, r)
+        entry = f"resources/core/configmaps/v1/namespaces/shop/{long_name}.json"
+        self.assertIn(entry, self.entries_of("long"))  # GNU tar reads the pax path
+        self.assertEqual(archive_file(os.path.join(self.bdir("long"), "resources.tar.zst"),
+                                      entry)["data"], {"k": "v"})
+        with KubeApiServer() as target:
+            r = run("restore-run", "--url", f"file://{self.vault}", "--kubeconfig",
+                    target.kubeconfig, "--backup", "long", "--name", "r-long")
+            self.assertEqual(r.code, 0, r)
+            cm = json.loads(target.kubectl("get", "configmap", long_name, "-n", "shop",
+                                           "-o", "json").stdout)
+            self.assertEqual(cm["data"], {"k": "v"})
+
+    def test_an_object_that_cannot_be_archived_is_an_error_of_that_object(self):
+        # Role names are path segments: Kubernetes puts no limit on their length.
+        huge = "r" * 70000
+        self.kube.kubectl("create", "-f", "-", input=json.dumps(
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+             "metadata": {"name": huge, "namespace": "shop"}, "rules": []}))
+        r = self.backup("--include-namespaces", "shop", "--name", "huge", "--output", "json")
+        self.assertEqual(r.code, 3, r)
+        status = r.json()
+        self.assertEqual(status["phase"], "PartiallyFailed")
+        self.assertEqual(status["errors"]["count"], 1, status["errors"])
+        err = status["errors"]["items"][0]
+        self.assertEqual(err["scope"], "namespace/shop")
+        self.assertTrue(err["object"].startswith("roles.rbac.authorization.k8s.io/v1 shop/rrrr"),
+                        err)
+        self.assertIn("longer than 65536 bytes", err["message"])
+        # The walk went on: everything else is there.
+        entries = self.entries_of("huge")
+        self.assertIn("resources/apps/deployments/v1/namespaces/shop/web.json", entries)
+        self.assertFalse([e for e in entries if "rrrrrrrr" in e])
+        self.assertTrue(os.path.exists(os.path.join(self.bdir("huge"), "manifest.json")))
+
+    def create_configmaps(self, ns, n):
+        items = [{"apiVersion": "v1", "kind": "ConfigMap",
+                  "metadata": {"name": f"cm-{i:04d}", "namespace": ns}, "data": {"i": str(i)}}
+                 for i in range(n)]
+        self.kube.kubectl("create", "namespace", ns)
+        self.kube.kubectl("create", "-f", "-",
+                          input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+
+    def test_an_expired_continue_token_stores_every_object_once_with_a_warning(self):
+        self.create_configmaps("big", 700)
+        for name, new_token in (("exp-continue", True), ("exp-relist", False)):
+            self.kube.admin({"expire_continue": {"path_regex": "/namespaces/big/configmaps",
+                                                 "count": 1, "new_token": new_token}})
+            r = self.backup("--include-namespaces", "big", "--include-resources",
+                            "configmaps,widgetz", "--name", name, "--output", "json")
+            self.assertEqual(r.code, 0, r)
+            status = r.json()
+            self.assertEqual(status["phase"], "Completed")
+            entries = self.entries_of(name)
+            cms = [e for e in entries if e.startswith("resources/core/configmaps/")]
+            self.assertEqual(len(cms), len(set(cms)), f"{name}: an object is stored twice")
+            self.assertEqual(len(cms), 700, name)
+            self.assertEqual(status["counts"]["objects"], 700)
+            warnings = json.dumps(status["warnings"])
+            self.assertIn("not one consistent snapshot", warnings)
+            self.assertIn("configmaps/v1", warnings)
+            # A resource skipped by the policy is a warning too, not a log line.
+            self.assertIn("include_resources 'widgetz': matches no listable resource", warnings)
+        # The state shows the rule was used up (the continue really expired).
+        self.assertEqual(self.kube.admin({})["state"]["expire_continue"], [])
+
+    def test_two_runs_with_one_name_one_wins(self):
+        self.kube.admin({"latency_ms": 40})
+        self.race("file", [])
+
+    def test_two_runs_with_one_name_one_wins_on_s3(self):
+        env = s3_env()
+        self.kube.admin({"latency_ms": 40})
+        url = f"s3://{env['S3_BUCKET']}/{unique('race')}"
+        self.race(url, ["--endpoint", env["S3_ENDPOINT"], "--path-style"])
+
+    def race(self, url, extra):
+        url = f"file://{self.vault}" if url == "file" else url
+        procs = [subprocess.Popen(
+            [binary("backup-run"), "--url", url, "--kubeconfig", self.kube.kubeconfig,
+             "--include-namespaces", ns, "--name", "same", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for ns in ("shop", "data")]
+        results = [(p.wait(120), *p.communicate()) for p in procs]
+        codes = sorted(c for c, _, _ in results)
+        self.assertEqual(codes, [0, 1], results)
+        loser = [out + err for c, out, err in results if c == 1][0]
+        self.assertIn("backup 'same' already exists in vault", loser)
+        self.assertIn("HINT:", loser)
+        r = run("vault-check", "--url", url, *extra, "--list", "--output", "json")
+        b = [x for x in r.json()["backups"] if x["name"] == "same"][0]
+        self.assertTrue(b["complete"])
+        self.assertEqual(b["phase"], "Completed")
+        if url.startswith("file://"):
+            # The manifest describes the bytes stored, written by the winner alone.
+            with open(os.path.join(self.bdir("same"), "manifest.json")) as f:
+                manifest = json.load(f)
+            for o in manifest["objects"]:
+                with open(os.path.join(self.bdir("same"), o["key"]), "rb") as f:
+                    self.assertEqual(hashlib.sha256(f.read()).hexdigest(), o["stored_sha256"])
+            winner_ns = "shop" if results[0][0] == 0 else "data"
+            entries = self.entries_of("same")
+            self.assertTrue([e for e in entries if f"/namespaces/{winner_ns}/" in e])
+            other = "data" if winner_ns == "shop" else "shop"
+            self.assertFalse([e for e in entries if f"/namespaces/{other}/" in e])
+
+    def test_heartbeat_advances_while_the_backup_runs(self):
+        self.kube.admin({"latency_ms": 300})
+        proc = subprocess.Popen([binary("backup-run"), "--url", f"file://{self.vault}",
+                                 "--kubeconfig", self.kube.kubeconfig, "--name", "hb",
+                                 "--heartbeat-interval", "1s"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        seen = set()
+        deadline = time.time() + 60
+        while proc.poll() is None and time.time() < deadline:
+            try:
+                status = self.status_of("hb")
+            except (OSError, ValueError):
+                status = None
+            if status and status["phase"] == "InProgress":
+                seen.add(status["heartbeatTime"])
+            time.sleep(0.2)
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, out + err)
+        self.assertGreaterEqual(len(seen), 3, f"heartbeatTime seen while running: {seen}")
+
+    def test_hand_written_endpoints_are_backed_up_and_restored(self):
+        self.kube.kubectl("apply", "-f", "-", input=json.dumps({
+            "apiVersion": "v1", "kind": "List", "items": [
+                {"apiVersion": "v1", "kind": "Service",
+                 "metadata": {"name": "external-db", "namespace": "shop"},
+                 "spec": {"ports": [{"port": 5432}]}},
+                {"apiVersion": "v1", "kind": "Endpoints",
+                 "metadata": {"name": "external-db", "namespace": "shop"},
+                 "subsets": [{"addresses": [{"ip": "192.0.2.10"}],
+                              "ports": [{"port": 5432}]}]}]}))
+        r = self.backup("--include-namespaces", "shop", "--name", "ep", "--output", "json")
+        self.assertEqual(r.code, 0, r)
+        entries = self.entries_of("ep")
+        self.assertIn("resources/core/endpoints/v1/namespaces/shop/external-db.json", entries)
+        # The Services with a selector have Endpoints and EndpointSlices from the controllers:
+        # regenerated, not stored.
+        self.assertIn("web", self.kube.kubectl("get", "endpoints", "-n", "shop").stdout)
+        self.assertNotIn("resources/core/endpoints/v1/namespaces/shop/web.json", entries)
+        self.assertFalse([e for e in entries if "/endpointslices/" in e], entries)
+        self.assertNotIn("endpoints: regenerated by the cluster", r.all)
+        with KubeApiServer() as target:
+            r = run("restore-run", "--url", f"file://{self.vault}", "--kubeconfig",
+                    target.kubeconfig, "--backup", "ep", "--name", "r-ep")
+            self.assertEqual(r.code, 0, r)
+            ep = json.loads(target.kubectl("get", "endpoints", "external-db", "-n", "shop",
+                                           "-o", "json").stdout)
+            self.assertEqual(ep["subsets"][0]["addresses"], [{"ip": "192.0.2.10"}])
 
     def test_s3_vault(self):
         env = s3_env()

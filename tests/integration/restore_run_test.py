@@ -1,6 +1,7 @@
 """restore-run as a user runs it: the sample workloads backed up from one API test server
 (cluster A) and restored into a second, empty one (cluster B), compared with
-tests/compare_clusters.py; mappings, policies, corruption and rejected objects."""
+tests/compare_clusters.py; mappings, policies, corruption and rejected objects. Every test runs
+twice: against a file vault (RestoreRun) and against the S3 test server (RestoreRunS3)."""
 import json
 import os
 import shutil
@@ -10,20 +11,28 @@ import tempfile
 import time
 import unittest
 
-from cairn_test_support import SOURCE, KubeApiServer, run
+from cairn_test_support import SOURCE, KubeApiServer, run, s3_env, unique
+from vault_access import FileVault, S3Vault
 
 COMPARE = os.path.join(SOURCE, "tests", "compare_clusters.py")
 
 
 class RestoreRun(unittest.TestCase):
+    """Against a file vault."""
+
+    @classmethod
+    def make_vault(cls):
+        return FileVault(os.path.join(cls.dir, "vault"))
+
     @classmethod
     def setUpClass(cls):
-        cls.source = KubeApiServer("--samples")
         cls.dir = tempfile.mkdtemp(prefix="cairn-restore-")
-        cls.vault = os.path.join(cls.dir, "vault")
-        r = run("backup-run", "--url", f"file://{cls.vault}", "--kubeconfig",
+        cls.vault = cls.make_vault()
+        cls.source = KubeApiServer("--samples")
+        r = run("backup-run", *cls.vault.args(), "--kubeconfig",
                 cls.source.kubeconfig, "--include-namespaces", "shop,data", "--name", "full")
         if r.code != 0:
+            cls.source.stop()
             raise AssertionError(f"backup failed: {r}")
 
     @classmethod
@@ -35,9 +44,9 @@ class RestoreRun(unittest.TestCase):
         self.target = KubeApiServer()
         self.addCleanup(self.target.stop)
 
-    def restore(self, *args, vault=None):
-        return run("restore-run", "--url", f"file://{vault or self.vault}", "--kubeconfig",
-                   self.target.kubeconfig, "--backup", "full", *args)
+    def restore(self, *args, vault=None, env=None):
+        return run("restore-run", *(vault or self.vault).args(), "--kubeconfig",
+                   self.target.kubeconfig, "--backup", "full", *args, env=env)
 
     def objects(self, resource, ns):
         p = self.target.kubectl("get", resource, "-n", ns, "-o", "json", check=False)
@@ -111,14 +120,13 @@ class RestoreRun(unittest.TestCase):
         self.assertEqual(self.objects("configmaps", "shop")[name]["data"][key], original)
 
     def test_corrupted_archive_fails_and_leaves_the_cluster_unchanged(self):
-        vault = os.path.join(self.dir, "corrupt-vault")
-        shutil.copytree(self.vault, vault)
-        archive = os.path.join(vault, "backups", "full", "resources.tar.zst")
-        with open(archive, "r+b") as f:
-            f.seek(os.path.getsize(archive) // 2)
-            b = f.read(1)
-            f.seek(-1, 1)
-            f.write(bytes([b[0] ^ 0x01]))
+        vault = self.vault.another("corrupt")
+        r = run("backup-run", *vault.args(), "--kubeconfig", self.source.kubeconfig,
+                "--include-namespaces", "shop,data", "--name", "full")
+        self.assertEqual(r.code, 0, r)
+        archive = bytearray(vault.read("backups/full/resources.tar.zst"))
+        archive[len(archive) // 2] ^= 0x01
+        vault.write("backups/full/resources.tar.zst", bytes(archive))
         before = self.target.kubectl("get", "all", "-A", "-o", "name").stdout
         r = self.restore("--name", "r4", "--output", "json", vault=vault)
         self.assertEqual(r.code, 1, r)
@@ -127,6 +135,46 @@ class RestoreRun(unittest.TestCase):
         self.assertIn("nothing was applied", r.json()["message"])
         self.assertEqual(self.target.kubectl("get", "all", "-A", "-o", "name").stdout, before)
         self.assertFalse(self.objects("configmaps", "shop"))
+
+    def test_no_room_in_tmpdir_is_a_local_failure_that_names_it(self):
+        room = tempfile.mkdtemp(prefix="cairn-small-tmp-")
+        self.addCleanup(os.rmdir, room)
+        # One page of tmpfs: the spool's first few KiB fit, then "No space left on device".
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", room],
+                          capture_output=True).returncode != 0:
+            self.skipTest("mounting a small tmpfs needs root")
+        self.addCleanup(subprocess.run, ["umount", room], check=True)
+        r = self.restore("--name", "r9", "--output", "json", env={"TMPDIR": room})
+        self.assertEqual(r.code, 1, r)
+        status = r.json()
+        self.assertEqual(status["phase"], "Failed")
+        message = status["message"]
+        self.assertIn(f"unable to keep the verified objects in $TMPDIR ({room})", message)
+        self.assertRegex(message, r"\): No space left on device after writing [0-9.]+ [KM]iB "
+                                  r"there; this restore needs about [0-9.]+ [KM]iB, "
+                                  r"[0-9]+ bytes are free; give it a larger emptyDir")
+        self.assertIn("nothing was applied", message)
+        self.assertNotIn("verification", message)  # the backup is not blamed
+        self.assertFalse(self.objects("configmaps", "shop"))
+
+    def test_a_partial_backup_restores_with_a_warning_saying_so(self):
+        vault = self.vault.another("partial")
+        self.source.admin({"forbid": {"resource": "secrets", "verb": "list"}})
+        try:
+            r = run("backup-run", *vault.args(), "--kubeconfig", self.source.kubeconfig,
+                    "--include-namespaces", "shop", "--name", "full", "--output", "json")
+        finally:
+            self.source.admin({"unforbid": {"resource": "secrets"}})
+        self.assertEqual(r.code, 3, r)
+        errors = r.json()["errors"]["count"]
+        self.assertGreater(errors, 0)
+        r = self.restore("--name", "r10", "--output", "json", vault=vault)
+        self.assertEqual(r.code, 0, r)
+        self.assertIn(f"the backup itself was partial: {errors} error",
+                      json.dumps(r.json()["warnings"]))
+        # A complete backup carries no such warning.
+        r = self.restore("--name", "r11", "--output", "json")
+        self.assertNotIn("the backup itself was partial", json.dumps(r.json()["warnings"]))
 
     def test_rejected_object_is_partially_failed_and_named(self):
         # A NodePort the restore wants to keep is already taken in the target.
@@ -159,8 +207,8 @@ class RestoreRun(unittest.TestCase):
         self.source.kubectl("patch", "databases.demo.cairn.dev", "orders", "-n", ns,
                             "--subresource=status", "--type=merge", "-p",
                             json.dumps({"status": {"phase": "Ready", "replicas": 2}}))
-        vault = os.path.join(self.dir, "vault-status")
-        r = run("backup-run", "--url", f"file://{vault}", "--kubeconfig",
+        vault = self.vault.another("status")
+        r = run("backup-run", *vault.args(), "--kubeconfig",
                 self.source.kubeconfig, "--include-namespaces", ns, "--name", "full")
         self.assertEqual(r.code, 0, r)
         # Without restore_status the status is reset (the controller's to write again).
@@ -197,11 +245,10 @@ class RestoreRun(unittest.TestCase):
         created = status["counts"].get("created", 0)
         self.assertGreater(created, 0)
         self.assertLess(created, 20)
-        with open(os.path.join(self.vault, "restores", "r7", "status.json")) as f:
-            self.assertEqual(json.load(f)["phase"], "Failed")
-        results = subprocess.run(["zstd", "-dc", os.path.join(self.vault, "restores", "r7",
-                                                               "results.json.zst")],
-                                 capture_output=True, text=True, check=True)
+        self.assertEqual(json.loads(self.vault.read("restores/r7/status.json"))["phase"],
+                         "Failed")
+        results = subprocess.run(["zstd", "-dc"], input=self.vault.read(
+            "restores/r7/results.json.zst"), capture_output=True, check=True)
         actions = [o["action"] for o in json.loads(results.stdout)]
         self.assertEqual(actions.count("created"), created)
 
@@ -213,6 +260,14 @@ class RestoreRun(unittest.TestCase):
         dep_line = next(i for i, l in enumerate(lines) if "deployments.apps" in l)
         self.assertLess(ns_line, dep_line)
         self.assertFalse(self.objects("configmaps", "shop"))
+
+
+class RestoreRunS3(RestoreRun):
+    """The same tests against the S3 test server: restore reads everything from S3."""
+
+    @classmethod
+    def make_vault(cls):
+        return S3Vault(s3_env(), unique("restore"))
 
 
 if __name__ == "__main__":

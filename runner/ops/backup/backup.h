@@ -1,14 +1,16 @@
 // ops/backup: one backup run, end to end (issue: backup-run).
 //
-// Phases, in order: check the vault and the name (a name that exists is refused without
-// touching it), status InProgress (vault, ConfigMap, BackupStarted event) with a heartbeat,
-// discover and select resources, stream every selected object as JSON into
-// tar → zstd → multipart upload (several resources listed in parallel, one page held per
-// lister), pull in the cluster-scoped objects the namespaces depend on (auto), upload the
-// object list and the run's log, publish the manifest last (conditional create), final status
-// and event. Completed (exit 0) has no errors; PartiallyFailed (3) names every resource or
-// object that failed; Failed (1) published no manifest. Cancel (SIGTERM, timeout) aborts the
-// uploads, so nothing is ever visible as a backup; gc removes the incomplete upload.
+// Phases, in order (run.cc): claim (the vault is usable; status.json is created create-only
+// before any data, so a name another run holds is refused without touching it), start (status
+// InProgress in the vault and ConfigMap, BackupStarted event, a heartbeat every
+// policy.heartbeat_interval), stream (discover and select resources; several listers, one page
+// each, hand objects through a bounded queue to the one archive writer: tar → zstd → multipart
+// upload; cluster-scoped objects the namespaces depend on follow), publish (the run's log, then
+// the manifest with a conditional create, after checking the vault still holds what this run
+// uploaded), finish (final phase and exit code; the caller writes the status and event).
+// Completed (exit 0) has no errors; PartiallyFailed (3) names every resource or object that
+// failed; Failed (1) published no manifest. Cancel (SIGTERM, timeout) aborts the uploads, so
+// nothing is ever visible as a backup; gc removes the incomplete upload.
 #pragma once
 
 #include <atomic>
@@ -36,7 +38,6 @@ struct Options {
   std::string created_by;     // "cairn 0.1.0"
   int parallel_lists = 4;
   int zstd_workers = 2;
-  std::chrono::seconds heartbeat{30};
 };
 
 struct Deps {
@@ -57,6 +58,7 @@ struct Plan {
   std::map<std::string, std::map<std::string, int64_t>> counts;  // namespace → resource → n
   std::vector<std::pair<std::string, std::string>> pulled_in;    // object → reason
   std::vector<std::string> skipped;                              // resource: reason
+  std::vector<std::string> warnings;
   std::vector<std::string> errors;
 };
 Plan MakePlan(Deps& deps, const Options& opts);

@@ -1,4 +1,5 @@
 // --dry-run: what a backup would hold, counted the same way the run walks it.
+#include <mutex>
 #include <sstream>
 
 #include "ops/backup/backup.h"
@@ -17,9 +18,11 @@ Plan MakePlan(Deps& deps, const Options& opts) {
                 deps.cancel);
   plan.skipped = walker.skipped();
   std::vector<WalkIssue> issues;
+  std::mutex mu;  // the walker visits from several listing threads
   base::Status st = walker.Walk(
       [&](const Visit& v) {
         if (!v.primary) return base::Status::Ok();
+        std::lock_guard<std::mutex> l(mu);
         const auto& meta = v.object.value("metadata", nlohmann::json::object());
         std::string ns = meta.value("namespace", "");
         std::string resource = v.resource.group.empty()
@@ -33,7 +36,9 @@ Plan MakePlan(Deps& deps, const Options& opts) {
       },
       &issues);
   if (!st.ok()) plan.errors.push_back(st.message());
-  for (const auto& i : issues) plan.errors.push_back(i.object + ": " + i.message);
+  for (const auto& i : issues) {
+    (i.warning ? plan.warnings : plan.errors).push_back(i.object + ": " + i.message);
+  }
   return plan;
 }
 
@@ -56,6 +61,7 @@ std::string FormatPlan(const Plan& plan) {
     out << "not backed up:\n";
     for (const auto& s : plan.skipped) out << "  " << s << "\n";
   }
+  for (const auto& w : plan.warnings) out << "warning: " << w << "\n";
   for (const auto& e : plan.errors) out << "error: " << e << "\n";
   return out.str();
 }

@@ -1,15 +1,18 @@
-// The backup run: vault checks, status and heartbeat, the streamed archive, the manifest.
-#include <condition_variable>
+// The backup run, in phases: claim the name, start (InProgress, heartbeat), stream the objects,
+// publish the manifest, finish (final phase and exit code).
+#include <algorithm>
 #include <set>
 #include <thread>
 
 #include "archive/tar.h"
 #include "base/log.h"
-#include "io/hash.h"
-#include "io/zstd.h"
+#include "ops/backup/archive_stream.h"
 #include "ops/backup/backup.h"
+#include "ops/backup/entry_queue.h"
+#include "ops/backup/run_state.h"
 #include "ops/backup/walker.h"
 #include "vault/manifest.h"
+#include "vault/random_id.h"
 #include "vault/vault_info.h"
 
 namespace cairn::ops::backup {
@@ -18,48 +21,15 @@ namespace {
 using base::Code;
 using base::Status;
 
+// What the listers may hold ahead of the archive writer (memory stays flat: see EntryQueue).
+constexpr uint64_t kQueueBytes = 8u << 20;
+
 std::string StringAt(const nlohmann::json& obj, std::string_view a, std::string_view b) {
   auto m = obj.find(a);
   if (m == obj.end() || !m->is_object()) return "";
   auto v = m->find(b);
   return v != m->end() && v->is_string() ? v->get<std::string>() : "";
 }
-
-// One upload stream with its hashes: out → stored hash → [zstd → logical hash].
-struct Upload {
-  std::unique_ptr<io::Sink> sink;
-  std::unique_ptr<io::HashingSink> stored;
-  std::unique_ptr<io::ZstdCompressSink> zstd;
-  std::unique_ptr<io::HashingSink> logical;
-  io::Sink& in() { return *logical; }
-
-  static base::Result<Upload> Open(store::ObjectStore& store, const std::string& key, int level,
-                                   int workers, bool compress, const std::string& type) {
-    Upload u;
-    store::PutOptions po;
-    po.content_type = type;
-    ASSIGN_OR_RETURN(u.sink, store.PutStream(key, po));
-    u.stored = std::make_unique<io::HashingSink>(u.sink.get());
-    if (compress) {
-      ASSIGN_OR_RETURN(u.zstd, io::ZstdCompressSink::Create(u.stored.get(), level, workers));
-      u.logical = std::make_unique<io::HashingSink>(u.zstd.get());
-    } else {
-      u.logical = std::make_unique<io::HashingSink>(u.stored.get());
-    }
-    return u;
-  }
-  vault::StoredObject Describe(const std::string& rel, const std::string& type) {
-    vault::StoredObject o;
-    o.key = rel;
-    o.stored_size = stored->size();
-    o.stored_sha256 = stored->HexDigest();
-    o.logical_size = logical->size();
-    o.logical_sha256 = logical->HexDigest();
-    o.compression = zstd ? "zstd" : "none";
-    o.content_type = type;
-    return o;
-  }
-};
 
 nlohmann::json PolicyJson(const config::BackupPolicy& p) {
   return {{"name", p.name},
@@ -76,7 +46,8 @@ nlohmann::json PolicyJson(const config::BackupPolicy& p) {
 
 // metadata/backup.json: what was asked for and what the source cluster looked like.
 nlohmann::json Metadata(kube::Client& kube, const kube::Discovery& d, const Options& opts,
-                        base::TimePoint start, std::vector<std::string>* warnings) {
+                        base::TimePoint start, const std::vector<std::string>& not_backed_up,
+                        std::vector<std::string>* warnings) {
   nlohmann::json groups = nlohmann::json::array();
   for (const auto& g : d.groups) {
     groups.push_back(
@@ -121,6 +92,7 @@ nlohmann::json Metadata(kube::Client& kube, const kube::Discovery& d, const Opti
           {"startTime", base::FormatRfc3339(start)},
           {"fromSchedule", opts.from_schedule},
           {"selection", PolicyJson(opts.policy)},
+          {"notBackedUp", not_backed_up},
           {"cluster",
            {{"serverVersion", version.ok() ? *version : ""},
             {"apiGroups", groups},
@@ -129,54 +101,48 @@ nlohmann::json Metadata(kube::Client& kube, const kube::Discovery& d, const Opti
             {"zones", std::vector<std::string>(zones.begin(), zones.end())}}}};
 }
 
-}  // namespace
+// What the stream phase leaves for publication.
+struct Streamed {
+  std::unique_ptr<ArchiveStream> archive;
+};
 
-Outcome Run(Deps& deps, const Options& opts) {
-  Outcome out;
-  vault::RunStatus& st = out.status;
+// --- claim ------------------------------------------------------------------------------------
+
+// The vault is usable and of a format we write; the name is ours: status.json is created
+// (create-only) before any data, so of two runs with one name exactly one goes on.
+// kAlreadyExists when the name is taken.
+Status Claim(Deps& deps, const Options& opts, const vault::RunStatus& st) {
+  const vault::Layout& layout = deps.layout;
+  ASSIGN_OR_RETURN(auto info, vault::ReadVaultInfo(deps.store, layout));
+  if (!info) {
+    RETURN_IF_ERROR(vault::InitVault(deps.store, layout, deps.clock, opts.created_by).status());
+  }
+  auto taken = [&] {
+    return base::Error(Code::kAlreadyExists, "backup '" + opts.name + "' already exists in vault")
+        .WithHint(
+            "pick another --name, or delete the old backup first (gc removes it once it "
+            "has expired, or on a delete request)");
+  };
+  auto head = deps.store.Head(layout.ManifestKey(opts.name));
+  if (head.ok()) return taken();
+  if (head.status().code() != Code::kNotFound) return head.status();
+  Status created =
+      vault::CreateStatus(deps.store, layout.BackupObjectKey(opts.name, vault::kStatusObject), st);
+  if (created.code() == Code::kAlreadyExists) return taken();
+  return created;
+}
+
+// --- start ------------------------------------------------------------------------------------
+
+void InitStatus(Deps& deps, const Options& opts, vault::RunStatus& st) {
   st.kind = std::string(vault::kKindBackup);
   st.name = opts.name;
   st.vault = opts.vault_name;
   st.policy = opts.policy.name;
   st.start_time = deps.clock.Now();
   st.heartbeat_time = st.start_time;
-  const auto steady_start = deps.clock.Steady();
-  std::mutex st_mu;  // the status is read by the heartbeat thread
-  const vault::Layout& layout = deps.layout;
-  auto finish = [&](std::string_view phase, std::string message) {
-    std::lock_guard<std::mutex> l(st_mu);
-    st.phase = std::string(phase);
-    st.message = std::move(message);
-    st.completion_time = deps.clock.Now();
-    st.heartbeat_time = *st.completion_time;
-    st.duration_seconds = std::chrono::duration<double>(deps.clock.Steady() - steady_start).count();
-  };
-  auto fail_early = [&](const Status& why) {
-    st.AddError(vault::kScopeRunner, why.message());
-    finish(vault::kPhaseFailed, "backup failed: " + why.message());
-    out.exit_code = 1;
-    return out;
-  };
-
-  // 1. The vault is usable and of a format we write; the name is free.
-  auto info = vault::ReadVaultInfo(deps.store, layout);
-  if (!info.ok()) return fail_early(info.status());
-  if (!*info) {
-    auto init = vault::InitVault(deps.store, layout, deps.clock, opts.created_by);
-    if (!init.ok()) return fail_early(init.status());
-  }
-  for (const std::string& key :
-       {layout.ManifestKey(opts.name), layout.BackupObjectKey(opts.name, vault::kStatusObject)}) {
-    auto head = deps.store.Head(key);
-    if (head.ok()) {
-      out.owns_name = false;
-      return fail_early(
-          base::Error(Code::kAlreadyExists, "backup '" + opts.name + "' already exists in vault"));
-    }
-    if (head.status().code() != Code::kNotFound) return fail_early(head.status());
-  }
-
-  // 2. InProgress, then a heartbeat until the run ends.
+  // Unique per run: a create whose answer was lost is recognised as this run's own.
+  st.extra["runId"] = "\"" + vault::NewUuidV4() + "\"";
   st.extra["fromSchedule"] = opts.from_schedule ? "true" : "false";
   st.extra["ttl"] = "\"" + base::FormatDuration(opts.policy.ttl) + "\"";
   st.extra["expiration"] =
@@ -184,166 +150,221 @@ Outcome Run(Deps& deps, const Options& opts) {
       base::FormatRfc3339(st.start_time +
                           std::chrono::duration_cast<base::TimePoint::duration>(opts.policy.ttl)) +
       "\"";
-  for (const auto& w : deps.reporter.Publish(
-           st, report::Event{"Normal", "BackupStarted", "backup " + opts.name + " started"}, "")) {
-    st.AddWarning(vault::kScopeCluster, w);
-  }
-  std::atomic<bool> done{false};
-  std::mutex hb_mu;
-  std::condition_variable hb_cv;
-  std::thread heartbeat([&] {
-    std::unique_lock<std::mutex> l(hb_mu);
-    while (!hb_cv.wait_for(l, opts.heartbeat, [&] { return done.load(); })) {
-      vault::RunStatus snap;
-      {
-        std::lock_guard<std::mutex> sl(st_mu);
-        st.heartbeat_time = deps.clock.Now();
-        st.duration_seconds =
-            std::chrono::duration<double>(deps.clock.Steady() - steady_start).count();
-        snap = st;
-      }
-      deps.reporter.Publish(snap, std::nullopt, "");
-    }
-  });
-  auto stop_heartbeat = [&] {
-    done = true;
-    hb_cv.notify_all();
-    if (heartbeat.joinable()) heartbeat.join();
+}
+
+// InProgress everywhere (vault, ConfigMap) and the BackupStarted event.
+void Start(Deps& deps, const Options& opts, RunState& state) {
+  const auto warnings = deps.reporter.Publish(
+      state.Snapshot(),
+      report::Event{"Normal", "BackupStarted", "backup " + opts.name + " started"}, "");
+  for (const auto& w : warnings) state.AddWarning(vault::kScopeCluster, w);
+}
+
+// --- stream -----------------------------------------------------------------------------------
+
+// One object as an archive entry. An object that cannot be stored (not serialisable, larger
+// than a restore reads, a name no tar path can carry) is an error of that object: the walk
+// goes on. Only a broken archive (the queue failed) stops it.
+Status Enqueue(const Visit& v, EntryQueue& queue, RunState& state) {
+  ArchiveEntry e;
+  e.namespace_name = StringAt(v.object, "metadata", "namespace");
+  const std::string name = StringAt(v.object, "metadata", "name");
+  e.path = ObjectEntryPath(v.resource, v.version, e.namespace_name, name);
+  e.object = QualifiedResource(v.resource) + "/" + v.version + " " +
+             (e.namespace_name.empty() ? name : e.namespace_name + "/" + name);
+  e.scope = e.namespace_name.empty() ? std::string(vault::kScopeCluster)
+                                     : vault::NamespaceScope(e.namespace_name);
+  e.primary = v.primary;
+  e.pulled_in = !v.reason.empty();
+  auto refuse = [&](const std::string& why) {
+    state.AddError(e.scope, "object not backed up: " + why, e.object);
+    return Status::Ok();
   };
+  if (Status p = archive::ValidateEntryPath(e.path); !p.ok()) return refuse(p.message());
+  nlohmann::json line = {{"path", e.path},
+                         {"group", v.resource.group},
+                         {"version", v.version},
+                         {"resource", v.resource.resource},
+                         {"kind", v.resource.kind},
+                         {"namespace", e.namespace_name},
+                         {"name", name}};
+  if (!v.reason.empty()) line["reason"] = v.reason;
+  try {  // nlohmann::json throws on strings that are not UTF-8
+    e.data = v.object.dump();
+    e.line = line.dump();
+  } catch (const nlohmann::json::exception& ex) {
+    return refuse("unable to serialise it as JSON: " + std::string(ex.what()));
+  }
+  if (e.data.size() > vault::kMaxObjectEntryBytes) {
+    return refuse("it is " + std::to_string(e.data.size()) + " bytes as JSON, more than the " +
+                  std::to_string(vault::kMaxObjectEntryBytes) + " a restore reads");
+  }
+  return queue.Push(std::move(e));
+}
 
-  // 3-4. Discover, then stream everything into the archive.
-  Status result = [&]() -> Status {
-    ASSIGN_OR_RETURN(kube::Discovery discovery, deps.kube.Discover());
-    std::vector<std::string> meta_warnings;
-    nlohmann::json metadata = Metadata(deps.kube, discovery, opts, st.start_time, &meta_warnings);
-    for (const auto& w : meta_warnings) st.AddWarning(vault::kScopeCluster, w);
+// Lists (several threads) into the queue while this thread's writer drains it into the archive.
+Status WalkInto(Walker& walker, ArchiveStream& archive, RunState& state) {
+  EntryQueue queue(kQueueBytes);
+  Status written;
+  std::thread writer([&] { written = archive.Drain(queue, state); });
+  std::vector<WalkIssue> issues;
+  Status walked = walker.Walk([&](const Visit& v) { return Enqueue(v, queue, state); }, &issues);
+  if (walked.ok()) {
+    queue.Close();
+  } else {
+    queue.Fail(walked);
+  }
+  writer.join();
+  for (const auto& i : issues) {
+    if (i.warning) {
+      state.AddWarning(i.scope, i.message, i.object);
+    } else {
+      state.AddError(i.scope, i.message, i.object);
+    }
+  }
+  state.Update([&](vault::RunStatus& st) {
+    st.counts["resourceErrors"] = static_cast<int64_t>(
+        std::count_if(issues.begin(), issues.end(), [](const auto& i) { return !i.warning; }));
+  });
+  return !written.ok() ? written : walked;
+}
+
+// Discovers, then streams every selected object into resources.tar.zst.
+Status Stream(Deps& deps, const Options& opts, RunState& state, Streamed* out) {
+  ASSIGN_OR_RETURN(kube::Discovery discovery, deps.kube.Discover());
+  Walker walker(deps.kube, discovery, opts.policy, opts.own_namespace, opts.parallel_lists,
+                deps.cancel);
+  // Resources the cluster regenerates go on record in metadata/backup.json; every other skip
+  // (a group that could not be discovered, an include that matches nothing) is a warning.
+  std::vector<std::string> regenerated;
+  for (const auto& s : walker.skipped()) {
+    if (s.ends_with(kRegeneratedReason)) {
+      regenerated.push_back(s);
+    } else {
+      state.AddWarning(vault::kScopeCluster, "not backed up: " + s);
+    }
+  }
+  std::vector<std::string> meta_warnings;
+  const vault::RunStatus st = state.Snapshot();
+  nlohmann::json metadata =
+      Metadata(deps.kube, discovery, opts, st.start_time, regenerated, &meta_warnings);
+  for (const auto& w : meta_warnings) state.AddWarning(vault::kScopeCluster, w);
+  ASSIGN_OR_RETURN(out->archive,
+                   ArchiveStream::Open(
+                       deps.store, deps.layout.BackupObjectKey(opts.name, vault::kResourcesObject),
+                       deps.layout.BackupObjectKey(opts.name, vault::kResourceListObject),
+                       opts.policy.compression_level, opts.zstd_workers, deps.clock.Now()));
+  ArchiveStream& archive = *out->archive;
+  Status ws = archive.AddMetadata(metadata.dump(2) + "\n");
+  if (ws.ok()) ws = WalkInto(walker, archive, state);
+  if (ws.ok()) ws = archive.Finish();
+  if (!ws.ok()) {
+    archive.Abort();
+    return ws;
+  }
+  state.Update([&](vault::RunStatus& s) {
+    s.counts["objects"] = archive.objects();
+    s.counts["clusterObjects"] = archive.cluster_objects();
+    s.counts["namespaces"] = archive.namespaces();
+    s.counts["entries"] = archive.entries();
+    s.sizes["storedBytes"] = static_cast<int64_t>(archive.archive().stored->size());
+    s.sizes["logicalBytes"] = static_cast<int64_t>(archive.archive().logical->size());
+  });
+  return Status::Ok();
+}
+
+// --- publish ----------------------------------------------------------------------------------
+
+// The run's log, then the manifest: the commit point. Publication checks that the vault still
+// holds what this run uploaded (size and ETag as the uploads completed).
+Status Publish(Deps& deps, const Options& opts, const vault::RunStatus& st,
+               ArchiveStream& archive) {
+  vault::Manifest m;
+  m.kind = std::string(vault::kManifestKindBackup);
+  m.name = opts.name;
+  m.created = st.start_time;
+  m.created_by = opts.created_by;
+  m.policy = opts.policy.name;
+  vault::StoredObject res = archive.archive().Describe(vault::kResourcesObject);
+  res.entry_count = static_cast<uint64_t>(archive.entries());
+  m.objects.push_back(res);
+  m.objects.push_back(archive.list().Describe(vault::kResourceListObject));
+  std::map<std::string, std::string> etags = {
+      {std::string(vault::kResourcesObject), archive.archive().etag},
+      {std::string(vault::kResourceListObject), archive.list().etag}};
+  if (deps.log) {  // the run's log up to here; what follows is in the status and events
     ASSIGN_OR_RETURN(
-        Upload archive,
-        Upload::Open(deps.store, layout.BackupObjectKey(opts.name, vault::kResourcesObject),
-                     opts.policy.compression_level, opts.zstd_workers, true, "application/x-tar"));
-    ASSIGN_OR_RETURN(
-        Upload list,
-        Upload::Open(deps.store, layout.BackupObjectKey(opts.name, vault::kResourceListObject), 3,
-                     0, true, "application/json"));
-    ASSIGN_OR_RETURN(auto tar, archive::TarWriter::Create(&archive.in()));
-    auto abort_all = [&] {
-      tar->Abort();
-      archive.in().Abort();
-      list.in().Abort();
-    };
-    const base::TimePoint now = deps.clock.Now();
-    Status ws = tar->Add("metadata/backup.json", metadata.dump(2) + "\n", now);
-    if (ws.ok()) ws = list.in().Write("[\n");
-    if (!ws.ok()) {
-      abort_all();
-      return ws;
+        Upload log,
+        Upload::Open(deps.store, deps.layout.BackupObjectKey(opts.name, vault::kLogsObject), 3, 0,
+                     "application/jsonl"));
+    Status ls = log.in().Write(base::Redact(*deps.log));
+    if (ls.ok()) ls = log.Commit();
+    if (!ls.ok()) {
+      log.in().Abort();
+      return ls;
     }
-    Walker walker(deps.kube, discovery, opts.policy, opts.own_namespace, opts.parallel_lists,
-                  deps.cancel);
-    for (const auto& s : walker.skipped()) base::LogInfo("resource not backed up", {{"why", s}});
-    std::set<std::string> namespaces;
-    int64_t objects = 0, cluster_objects = 0, entries = 1;
-    bool first_line = true;
-    std::vector<WalkIssue> issues;
-    Status walked = walker.Walk(
-        [&](const Visit& v) -> Status {
-          const std::string ns = StringAt(v.object, "metadata", "namespace");
-          const std::string name = StringAt(v.object, "metadata", "name");
-          const std::string path = ObjectEntryPath(v.resource, v.version, ns, name);
-          RETURN_IF_ERROR(tar->Add(path, v.object.dump(), now));
-          nlohmann::json line = {{"path", path},
-                                 {"group", v.resource.group},
-                                 {"version", v.version},
-                                 {"resource", v.resource.resource},
-                                 {"kind", v.resource.kind},
-                                 {"namespace", ns},
-                                 {"name", name}};
-          if (!v.reason.empty()) line["reason"] = v.reason;
-          RETURN_IF_ERROR(list.in().Write((first_line ? "" : ",\n") + line.dump()));
-          first_line = false;
-          ++entries;
-          if (v.primary) {
-            ++objects;
-            if (!ns.empty()) namespaces.insert(ns);
-            if (!v.reason.empty()) ++cluster_objects;
-            std::lock_guard<std::mutex> l(st_mu);
-            st.counts["objects"] = objects;
-            st.sizes["storedBytes"] = static_cast<int64_t>(archive.stored->size());
-          }
-          return Status::Ok();
-        },
-        &issues);
-    if (!walked.ok()) {
-      abort_all();
-      return walked;
-    }
-    for (const auto& i : issues) st.AddError(i.scope, i.message, i.object);
-    ws = tar->Finish();
-    if (ws.ok()) ws = archive.in().Close();
-    if (ws.ok()) ws = list.in().Write("\n]\n");
-    if (ws.ok()) ws = list.in().Close();
-    if (!ws.ok()) {
-      abort_all();
-      return ws;
-    }
-    {
-      std::lock_guard<std::mutex> l(st_mu);
-      st.counts["objects"] = objects;
-      st.counts["clusterObjects"] = cluster_objects;
-      st.counts["namespaces"] = static_cast<int64_t>(namespaces.size());
-      st.counts["entries"] = entries;
-      st.counts["resourceErrors"] = static_cast<int64_t>(issues.size());
-      st.sizes["storedBytes"] = static_cast<int64_t>(archive.stored->size());
-      st.sizes["logicalBytes"] = static_cast<int64_t>(archive.logical->size());
-    }
+    m.objects.push_back(log.Describe(vault::kLogsObject));
+    etags[std::string(vault::kLogsObject)] = log.etag;
+  }
+  m.completed = deps.clock.Now();
+  return vault::PublishManifest(deps.store, deps.layout, m, etags);
+}
 
-    // 5. The manifest, last: the commit point.
-    vault::Manifest m;
-    m.kind = std::string(vault::kManifestKindBackup);
-    m.name = opts.name;
-    m.created = st.start_time;
-    m.completed = deps.clock.Now();
-    m.created_by = opts.created_by;
-    m.policy = opts.policy.name;
-    vault::StoredObject res =
-        archive.Describe(std::string(vault::kResourcesObject), "application/x-tar");
-    res.entry_count = entries;
-    m.objects.push_back(res);
-    m.objects.push_back(list.Describe(std::string(vault::kResourceListObject), "application/json"));
-    if (deps.log) {  // the run's log up to here; what follows is in the status and events
-      ASSIGN_OR_RETURN(
-          Upload log,
-          Upload::Open(deps.store, layout.BackupObjectKey(opts.name, vault::kLogsObject), 3, 0,
-                       true, "application/jsonl"));
-      Status ls = log.in().Write(base::Redact(*deps.log));
-      if (ls.ok()) ls = log.in().Close();
-      if (!ls.ok()) {
-        log.in().Abort();
-        return ls;
-      }
-      m.objects.push_back(log.Describe(std::string(vault::kLogsObject), "application/jsonl"));
-    }
-    return vault::PublishManifest(deps.store, layout, m);
-  }();
-  stop_heartbeat();
+// --- finish -----------------------------------------------------------------------------------
 
+void Finish(Deps& deps, Status result, std::chrono::steady_clock::time_point steady_start,
+            Outcome& out) {
+  vault::RunStatus& st = out.status;
   if (deps.cancel.load()) {
     result = base::Error(Code::kCancelled, "backup cancelled: " + deps.cancel_reason());
   }
   if (!result.ok()) {
     st.AddError(vault::kScopeRunner, result.message());
-    finish(vault::kPhaseFailed, "backup failed: " + result.message());
+    st.phase = std::string(vault::kPhaseFailed);
+    st.message = "backup failed: " + result.ToString();
+    // Nothing was published: totals of what was listed or uploaded so far mean nothing.
+    st.counts.clear();
+    st.sizes.clear();
     out.exit_code = 1;
   } else if (st.errors.count > 0) {
-    finish(vault::kPhasePartiallyFailed, "backup completed with " +
-                                             std::to_string(st.errors.count) +
-                                             " errors; every failed resource is named in errors");
+    st.phase = std::string(vault::kPhasePartiallyFailed);
+    st.message = "backup completed with " + std::to_string(st.errors.count) +
+                 " errors; every failed resource or object is named in errors";
     out.exit_code = 3;
   } else {
-    finish(vault::kPhaseCompleted,
-           "backup completed: " + std::to_string(st.counts["objects"]) + " objects");
+    st.phase = std::string(vault::kPhaseCompleted);
+    st.message = "backup completed: " + std::to_string(st.counts["objects"]) + " objects";
     out.exit_code = 0;
   }
+  st.completion_time = deps.clock.Now();
+  st.heartbeat_time = *st.completion_time;
+  st.duration_seconds = std::chrono::duration<double>(deps.clock.Steady() - steady_start).count();
+}
+
+}  // namespace
+
+Outcome Run(Deps& deps, const Options& opts) {
+  Outcome out;
+  const auto steady_start = deps.clock.Steady();
+  InitStatus(deps, opts, out.status);
+  if (Status claimed = Claim(deps, opts, out.status); !claimed.ok()) {
+    // A taken name belongs to another run: its status and ConfigMap are left alone.
+    out.owns_name = claimed.code() != Code::kAlreadyExists;
+    Finish(deps, claimed, steady_start, out);
+    return out;
+  }
+  RunState state(&out.status);
+  Start(deps, opts, state);
+  Status result;
+  {
+    Heartbeat heartbeat(
+        state, deps.reporter, deps.clock, steady_start,
+        std::chrono::duration_cast<std::chrono::milliseconds>(opts.policy.heartbeat_interval));
+    Streamed streamed;
+    result = Stream(deps, opts, state, &streamed);
+    if (result.ok()) result = Publish(deps, opts, state.Snapshot(), *streamed.archive);
+  }  // the heartbeat has stopped: the status is this thread's again
+  Finish(deps, result, steady_start, out);
   return out;
 }
 

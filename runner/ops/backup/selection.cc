@@ -163,8 +163,33 @@ std::optional<std::string> RegeneratedObjectReason(const kube::ApiResource& r, c
   } else if (r.group.empty() && r.resource == "configmaps" &&
              StringAt(obj, "metadata", "name") == "kube-root-ca.crt") {
     return prefix + "published in every namespace by the root CA publisher";
+  } else if (r.group == "discovery.k8s.io" && r.resource == "endpointslices") {
+    const LabelMap labels = LabelsOf(obj);
+    auto it = labels.find("endpointslice.kubernetes.io/managed-by");
+    if (it != labels.end() && it->second.ends_with(".k8s.io")) {
+      return prefix + "EndpointSlice maintained by " + it->second;
+    }
   }
   return std::nullopt;
+}
+
+bool ServiceEndpointsWrittenByHand(const json& service) {
+  const json* spec = Member(service, "spec");
+  if (spec == nullptr) return true;
+  const json* type = Member(*spec, "type");
+  if (type != nullptr && type->is_string() && *type == "ExternalName") return true;
+  const json* selector = Member(*spec, "selector");
+  return selector == nullptr || !selector->is_object() || selector->empty();
+}
+
+bool EndpointsWrittenByHand(const json& endpoints,
+                            const std::set<std::string>& hand_written_services) {
+  const LabelMap labels = LabelsOf(endpoints);
+  auto skip = labels.find("endpointslice.kubernetes.io/skip-mirror");
+  if (skip != labels.end() && skip->second == "true") return false;
+  return hand_written_services.count(std::string(StringAt(endpoints, "metadata", "namespace")) +
+                                     "/" + std::string(StringAt(endpoints, "metadata", "name"))) >
+         0;
 }
 
 LabelMap LabelsOf(const json& obj) {

@@ -22,6 +22,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,8 +50,6 @@ inline constexpr std::string_view kNeverBackedUp[] = {
     "nodes",                                     // registered by the kubelets
     "leases.coordination.k8s.io",                // leader election and node heartbeats
     "leasecandidates.coordination.k8s.io",       // leader election candidates
-    "endpoints",                                 // maintained from Services by the controller
-    "endpointslices.discovery.k8s.io",           // the same, EndpointSlice form
     "componentstatuses",                         // live health of control-plane components
     "bindings",                                  // pod-to-node binding requests
     "csinodes.storage.k8s.io",                   // registered by the kubelets' CSI drivers
@@ -112,10 +111,25 @@ bool ObjectExcludedByLabel(const nlohmann::json& obj);
 
 // Why an object of a backed-up resource is still left out because the cluster recreates it,
 // or nullopt: APIServices served by the kube-apiserver itself (no spec.service), mirror pods
-// of static pods (kubernetes.io/config.mirror annotation), and the kube-root-ca.crt ConfigMap
-// every namespace gets from the root CA publisher.
+// of static pods (kubernetes.io/config.mirror annotation), the kube-root-ca.crt ConfigMap
+// every namespace gets from the root CA publisher, and EndpointSlices managed by a Kubernetes
+// controller (endpointslice.kubernetes.io/managed-by ending in ".k8s.io": the EndpointSlice
+// controller for Services with a selector, the mirroring controller for hand-written
+// Endpoints). Endpoints need their Service to decide: see EndpointsWrittenByHand.
 std::optional<std::string> RegeneratedObjectReason(const kube::ApiResource& r,
                                                    const nlohmann::json& obj);
+
+// Whether the endpoints controller leaves this Service's Endpoints to whoever wrote them: a
+// Service without a selector (or of type ExternalName) gets none from the controller, so its
+// Endpoints are hand-written data and are backed up; the Endpoints of a Service with a selector
+// are regenerated from the Pods.
+bool ServiceEndpointsWrittenByHand(const nlohmann::json& service);
+
+// Whether an Endpoints object is hand-written data, given the Services (as "ns/name") whose
+// Endpoints ServiceEndpointsWrittenByHand says are. Endpoints the kube-apiserver maintains
+// itself (default/kubernetes) carry endpointslice.kubernetes.io/skip-mirror=true and are not.
+bool EndpointsWrittenByHand(const nlohmann::json& endpoints,
+                            const std::set<std::string>& hand_written_services);
 
 // --- Labels ----------------------------------------------------------------------------------
 

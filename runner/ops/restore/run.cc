@@ -305,23 +305,29 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
   // 1. Verify before touching the cluster.
   auto manifest = vault::ReadManifest(deps.store, deps.layout, opts.policy.backup_name);
   if (!manifest.ok()) return fail(manifest.status().message());
-  std::vector<std::string> problems;
+  std::vector<VerifyProblem> problems;
   BackupContent content(opts.spool_dir);
   if (!content.objects.disk_error().empty()) {
     ledger.Warn(std::string(vault::kScopeRunner),
                 "objects held in memory: " + content.objects.disk_error(), "");
   }
-  ReadVerified(deps.store, deps.layout, *manifest, &content, &problems);
+  Status kept = ReadVerified(deps.store, deps.layout, *manifest, &content, &problems);
+  if (!kept.ok()) return fail(kept.message() + "; nothing was applied");
   if (!problems.empty()) {
     stop_heartbeat();
-    for (const auto& p : problems) st.AddError(vault::kScopeRunner, p);
+    for (const auto& p : problems) st.AddError(vault::kScopeRunner, p.message, p.object);
     return finish(vault::kPhaseFailed,
                   "restore failed: backup '" + opts.policy.backup_name + "' failed verification (" +
-                      std::to_string(problems.size()) + " problems, first: " + problems.front() +
-                      "); nothing was applied",
+                      std::to_string(problems.size()) +
+                      (problems.size() == 1 ? " problem: " : " problems, first: ") +
+                      problems.front().message + "); nothing was applied",
                   1);
   }
   if (deps.cancel.load()) return cancelled("before anything was applied");
+  if (auto partial = PartialBackupWarning(deps.store, deps.layout, opts.policy.backup_name);
+      !partial.empty()) {
+    ledger.Warn(std::string(vault::kScopeRunner), partial, "");
+  }
 
   // 2-4. CRDs first, then (with a fresh discovery) everything else.
   auto kube = deps.kube();

@@ -1,6 +1,7 @@
 #include "ops/restore/spool.h"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,17 +35,20 @@ bool GetField(std::string_view& in, std::string* f) {
 constexpr int kLevel = 3;
 
 // Writes or reads `n` bytes at `offset` of the spool's file, whole (short transfers resumed).
-base::Status Transfer(bool write, int fd, char* p, size_t n, uint64_t offset) {
+// On failure, `why` says why ("No space left on device").
+base::Status Transfer(bool write, int fd, char* p, size_t n, uint64_t offset,
+                      std::string* why = nullptr) {
   for (size_t done = 0; done < n;) {
     const off_t at = static_cast<off_t>(offset + done);
     ssize_t got =
         write ? ::pwrite(fd, p + done, n - done, at) : ::pread(fd, p + done, n - done, at);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) {
-      return base::Error(
-          write ? base::Code::kUnavailable : base::Code::kDataLoss,
-          std::string("spool: cannot ") + (write ? "write" : "read") +
-              " the temporary file: " + (got < 0 ? std::strerror(errno) : "no progress"));
+      std::string reason = got < 0 ? std::strerror(errno) : "no progress";
+      if (why) *why = reason;
+      return base::Error(write ? base::Code::kUnavailable : base::Code::kDataLoss,
+                         std::string("spool: cannot ") + (write ? "write" : "read") +
+                             " the temporary file: " + reason);
     }
     done += static_cast<size_t>(got);
   }
@@ -53,7 +57,7 @@ base::Status Transfer(bool write, int fd, char* p, size_t n, uint64_t offset) {
 
 }  // namespace
 
-Spool::Spool(const std::string& dir) {
+Spool::Spool(const std::string& dir) : dir_(dir) {
   if (dir.empty()) return;
   std::string path = dir + "/cairn-restore-spool.XXXXXX";
   std::vector<char> templ(path.begin(), path.end());
@@ -74,13 +78,15 @@ base::Status Spool::Seal(const ResourceKey& key) {
   auto it = open_.find(key);
   if (it == open_.end()) return base::Status::Ok();
   ASSIGN_OR_RETURN(std::string z, io::ZstdCompress(it->second, kLevel));
+  sealed_in_ += it->second.size();
+  sealed_out_ += z.size();
   compressed_bytes_ += z.size();
   open_bytes_ -= it->second.size();
   Chunk c;
   c.size = z.size();
   if (fd_ >= 0) {
     c.offset = file_end_;
-    RETURN_IF_ERROR(Transfer(true, fd_, z.data(), z.size(), c.offset));
+    RETURN_IF_ERROR(Transfer(true, fd_, z.data(), z.size(), c.offset, &write_error_));
     file_end_ += z.size();
   } else {
     c.data = std::move(z);
@@ -120,6 +126,18 @@ base::Status Spool::Add(const EntryRef& ref, std::string_view kind, std::string_
 base::Status Spool::Finish() {
   while (!open_.empty()) RETURN_IF_ERROR(Seal(open_.begin()->first));
   return base::Status::Ok();
+}
+
+std::optional<uint64_t> Spool::FreeBytes() const {
+  struct statvfs fs {};
+  if (dir_.empty() || ::statvfs(dir_.c_str(), &fs) != 0) return std::nullopt;
+  return uint64_t{fs.f_bavail} * uint64_t{fs.f_frsize};
+}
+
+uint64_t Spool::EstimateStored(uint64_t logical) const {
+  if (sealed_in_ == 0) return logical;
+  return static_cast<uint64_t>(static_cast<double>(logical) * static_cast<double>(sealed_out_) /
+                               static_cast<double>(sealed_in_));
 }
 
 const Spool::ResourceInfo* Spool::Find(const ResourceKey& key) const {

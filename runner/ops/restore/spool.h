@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,6 +50,17 @@ class Spool {
   Spool& operator=(const Spool&) = delete;
   bool on_disk() const { return fd_ >= 0; }
   const std::string& disk_error() const { return disk_error_; }
+  // The directory given (the file is there when on_disk()).
+  const std::string& dir() const { return dir_; }
+  // Why the last write to the temporary file failed ("No space left on device"), or "".
+  const std::string& write_error() const { return write_error_; }
+  // Bytes in the temporary file (0 in memory).
+  uint64_t file_bytes() const { return file_end_; }
+  // Room the directory has left for this process (statvfs f_bavail); nullopt when unknown.
+  std::optional<uint64_t> FreeBytes() const;
+  // Bytes the spool needs for `logical` bytes of objects, at the compression of the chunks
+  // sealed so far (the one whose write failed included); `logical` when none was sealed.
+  uint64_t EstimateStored(uint64_t logical) const;
 
   using ResourceKey = std::pair<std::string, std::string>;  // (group, resource)
   struct ResourceInfo {
@@ -58,7 +70,9 @@ class Spool {
     std::vector<size_t> chunks;         // indexes into chunks_, in archive order
   };
 
-  // Adds an archive entry. `kind` may be "" (the object did not name one).
+  // Adds an archive entry. `kind` may be "" (the object did not name one). An error is a
+  // failure of this machine (no room left in dir(): write_error(), file_bytes()), never of
+  // the entry.
   base::Status Add(const EntryRef& ref, std::string_view kind, std::string_view text);
   // Compresses the open chunk; call once after the last Add (ForEach requires it).
   base::Status Finish();
@@ -88,12 +102,14 @@ class Spool {
     bool released = false;
   };
   std::vector<Chunk> chunks_;
+  std::string dir_;
   int fd_ = -1;  // the unlinked temporary file, or -1
   uint64_t file_end_ = 0;
-  std::string disk_error_;
+  std::string disk_error_, write_error_;
   std::map<ResourceKey, std::string> open_;  // records not yet compressed, per resource
   size_t open_bytes_ = 0;
   uint64_t compressed_bytes_ = 0, logical_bytes_ = 0;
+  uint64_t sealed_in_ = 0, sealed_out_ = 0;  // records compressed, and what they became
 };
 
 }  // namespace cairn::ops::restore

@@ -122,12 +122,19 @@ TEST(TarRoundTrip, EmptyArchiveAndEmptyEntry) {
 }
 
 TEST(TarRoundTrip, LongestPathAndSegments) {
-  std::string longest(240, 'x');  // 17 segments of 240 bytes and 16 slashes: 4096 bytes
-  for (int i = 0; i < 16; ++i) longest += "/" + std::string(240, static_cast<char>('a' + i));
+  std::string longest(240, 'x');
+  while (longest.size() + 241 <= kMaxEntryPathBytes) longest += "/" + std::string(240, 'd');
+  longest += "/" + std::string(kMaxEntryPathBytes - longest.size() - 1, 'z');
   ASSERT_EQ(longest.size(), kMaxEntryPathBytes);
-  const std::vector<Item> items = {
-      {longest, "deep", At(7)}, {std::string(255, 's') + "/" + std::string(255, 't'), "", At(8)}};
+  // A ConfigMap with a 253-character name: its file name is 258 bytes, past ustar's 100-byte
+  // name and 155-byte prefix, so it travels in a pax extended header.
+  const std::string name253 =
+      "resources/core/configmaps/v1/namespaces/shop/" + std::string(253, 'n') + ".json";
+  const std::vector<Item> items = {{longest, "deep", At(7)},
+                                   {std::string(255, 's') + "/" + std::string(300, 't'), "", At(8)},
+                                   {name253, R"({"kind":"ConfigMap"})", At(9)}};
   const std::string tar = WriteItems(items);
+  EXPECT_NE(tar.find("path=" + name253 + "\n"), std::string::npos) << "no pax path record";
   io::StringSource src(tar);
   ExpectItems(&src, items);
 }

@@ -336,6 +336,18 @@ TEST(PolicyFlagsTest, FlagsWinOverThePolicy) {
   EXPECT_EQ(p->compression_level, 19);
 }
 
+TEST(PolicyConfigTest, HeartbeatInterval) {
+  base::Result<Config> cfg =
+      ParseConfig("[policies.p]\nheartbeat_interval = \"1s\"\n[policies.q]\n", "t.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->policies.at("p").heartbeat_interval, std::chrono::seconds(1));
+  EXPECT_EQ(cfg->policies.at("q").heartbeat_interval, std::chrono::seconds(30));
+  EXPECT_FALSE(ParseConfig("[policies.p]\nheartbeat_interval = \"0s\"\n", "t.toml").ok());
+  base::Result<BackupPolicy> f = FromArgs({"--heartbeat-interval", "2s"}, BackupPolicy{});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->heartbeat_interval, std::chrono::seconds(2));
+}
+
 TEST(PolicyFlagsTest, NoFlagsKeepTheBase) {
   BackupPolicy base;
   base.include_cluster_resources = "true";

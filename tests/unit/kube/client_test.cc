@@ -1,7 +1,7 @@
 // Tests for kube/client against a scripted HTTP server (tests/unit/http/scripted_server.h) and a
-// fake clock: the requests it sends (paths, queries, headers, bodies), paging and the 410
-// restart, retries through the http client, 401 credential refresh, error messages and hints,
-// classic discovery fallback.
+// fake clock: the requests it sends (paths, queries, headers, bodies), paging and expired
+// continue tokens, retries through the http client, 401 credential refresh, error messages and
+// hints, classic discovery fallback.
 #include "kube/client.h"
 
 #include <gtest/gtest.h>
@@ -130,32 +130,95 @@ TEST_F(KubeClientTest, ListStopsWhenTheCallbackSaysSo) {
   EXPECT_EQ(s.requests().size(), 1u);
 }
 
-TEST_F(KubeClientTest, ExpiredContinueRestartsOnce) {
-  const std::string expired =
-      "The provided continue parameter is too old to display a consistent list result. You can "
-      "start a new list without the continue parameter.";
-  ScriptedServer s({Json(200, Page(0, 2, "tok1")), StatusReply(410, "Expired", expired),
-                    Json(200, Page(0, 2, "tok1b")), Json(200, Page(2, 1, ""))});
-  auto c = Connect(s);
-  ListStats stats;
-  int64_t delivered = 0;
-  auto st = c->List(
-      kConfigMaps, {},
-      [&](const json& p) {
-        delivered += static_cast<int64_t>(p["items"].size());
-        return true;
-      },
-      &stats);
-  ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_EQ(stats.restarts, 1);
-  EXPECT_EQ(stats.pages, 3);
-  EXPECT_EQ(delivered, 5);  // the first page twice: callers dedupe by uid
-  EXPECT_EQ(RequestLine(s.requests()[2]), "GET /api/v1/configmaps?limit=500 HTTP/1.1");
+// What the apiserver answers when etcd compacted the revision of a continue token
+// (storage/etcd3 handleCompactedErrorForPaging): 410, reason Expired, and in metadata.continue a
+// token for the rest of the list at the current resourceVersion.
+ScriptedReply Expired(const std::string& fresh_token) {
+  json status = {{"kind", "Status"},
+                 {"apiVersion", "v1"},
+                 {"metadata", json::object()},
+                 {"status", "Failure"},
+                 {"reason", "Expired"},
+                 {"message",
+                  "The provided continue parameter is too old to display a consistent "
+                  "list result."},
+                 {"code", 410}};
+  if (!fresh_token.empty()) status["metadata"]["continue"] = fresh_token;
+  return Json(410, status);
 }
 
-TEST_F(KubeClientTest, SecondExpiryFails) {
+std::vector<std::string> Names(Client& c, ListStats* stats, base::Status* st, bool per_item) {
+  std::vector<std::string> names;
+  if (per_item) {
+    *st = c.ListItems(
+        kConfigMaps, {},
+        [&](const json& i) {
+          names.push_back(i["metadata"]["name"]);
+          return true;
+        },
+        stats);
+  } else {
+    *st = c.List(
+        kConfigMaps, {},
+        [&](const json& p) {
+          for (const auto& i : p["items"]) names.push_back(i["metadata"]["name"]);
+          return true;
+        },
+        stats);
+  }
+  return names;
+}
+
+TEST_F(KubeClientTest, ExpiredContinueGoesOnWithTheTokenOfTheStatus) {
+  for (bool per_item : {false, true}) {
+    ScriptedServer s(
+        {Json(200, Page(0, 2, "tok1")), Expired("tok-latest"), Json(200, Page(2, 2, ""))});
+    auto c = Connect(s);
+    ListStats stats;
+    base::Status st;
+    auto names = Names(*c, &stats, &st, per_item);
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_EQ(names, (std::vector<std::string>{"cm-0", "cm-1", "cm-2", "cm-3"}));
+    EXPECT_EQ(stats.inconsistent, 1);
+    EXPECT_EQ(stats.restarts, 0);
+    ASSERT_EQ(s.requests().size(), 3u);
+    EXPECT_EQ(RequestLine(s.requests()[2]),
+              "GET /api/v1/configmaps?limit=500&continue=tok-latest HTTP/1.1");
+  }
+}
+
+TEST_F(KubeClientTest, ExpiredWithoutATokenStartsOverAndDeliversNothingTwice) {
+  for (bool per_item : {false, true}) {
+    ScriptedServer s({Json(200, Page(0, 2, "tok1")), Expired(""), Json(200, Page(0, 3, "tok2")),
+                      Json(200, Page(3, 1, ""))});
+    auto c = Connect(s);
+    ListStats stats;
+    base::Status st;
+    auto names = Names(*c, &stats, &st, per_item);
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_EQ(names, (std::vector<std::string>{"cm-0", "cm-1", "cm-2", "cm-3"}));
+    EXPECT_EQ(stats.restarts, 1);
+    EXPECT_EQ(stats.inconsistent, 0);
+    EXPECT_EQ(RequestLine(s.requests()[2]), "GET /api/v1/configmaps?limit=500 HTTP/1.1");
+  }
+}
+
+TEST_F(KubeClientTest, ExpiryTwiceInARowFails) {
+  ScriptedServer s({Json(200, Page(0, 2, "a")), Expired("b"), Expired("c")});
+  auto c = Connect(s);
+  ListStats stats;
+  base::Status st;
+  Names(*c, &stats, &st, true);
+  EXPECT_EQ(st.code(), base::Code::kFailedPrecondition);
+  EXPECT_NE(st.message().find("unable to list configmaps in all namespaces: Expired"),
+            std::string::npos)
+      << st.message();
+  EXPECT_EQ(stats.inconsistent, 1);
+}
+
+TEST_F(KubeClientTest, SecondRestartFails) {
   ScriptedServer s({Json(200, Page(0, 2, "a")), StatusReply(410, "Expired", "too old"),
-                    Json(200, Page(0, 2, "b")), StatusReply(410, "Expired", "too old")});
+                    Json(200, Page(0, 3, "b")), StatusReply(410, "Expired", "too old")});
   auto c = Connect(s);
   ListStats stats;
   auto st = c->List(

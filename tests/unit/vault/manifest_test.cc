@@ -264,6 +264,30 @@ TEST_F(PublishTest, PublishesAfterDataAndReadsBack) {
   EXPECT_EQ(back->objects.size(), 2u);
 }
 
+// The run notes each object's ETag as its upload completes; publication refuses to describe an
+// object another writer replaced since (same size, other bytes), and leaves no manifest.
+TEST_F(PublishTest, AnObjectReplacedByAnotherWriterIsRefused) {
+  Manifest m = SmallManifest();
+  PutData(m);
+  std::map<std::string, std::string> etags;
+  for (const StoredObject& o : m.objects) {
+    etags[o.key] = store_.Head(layout_.BackupObjectKey(m.name, o.key))->etag;
+  }
+  const StoredObject& first = m.objects.front();
+  ASSERT_TRUE(
+      store_
+          .Put(layout_.BackupObjectKey(m.name, first.key), std::string(first.stored_size, 'y'), {})
+          .ok());
+  base::Status s = PublishManifest(store_, layout_, m, etags);
+  EXPECT_EQ(s.code(), Code::kDataLoss);
+  EXPECT_TRUE(Contains(s.message(), "is not the one this run wrote")) << s.message();
+  EXPECT_TRUE(Contains(s.message(), first.key)) << s.message();
+  EXPECT_EQ(store_.Head("vault/backups/b1/manifest.json").status().code(), Code::kNotFound);
+  // With the ETags of what is stored now, it publishes.
+  etags[first.key] = store_.Head(layout_.BackupObjectKey(m.name, first.key))->etag;
+  EXPECT_TRUE(PublishManifest(store_, layout_, m, etags).ok());
+}
+
 TEST_F(PublishTest, SecondPublishIsAlreadyExists) {
   Manifest m = SmallManifest();
   PutData(m);

@@ -211,6 +211,21 @@ TEST(StatusTest, NewerApiVersionIsRefused) {
   EXPECT_EQ(ParseRunStatus("{\"apiVersion\": \"cairn.io/v01\"}").status().code(), Code::kDataLoss);
 }
 
+// A run claims its name by creating its status: the second run with the name gets
+// AlreadyExists and the first run's status is untouched.
+TEST(StatusTest, CreateStatusClaimsTheKeyOnce) {
+  store::MemoryStore store;
+  RunStatus first;
+  first.kind = "Backup";
+  first.name = "b";
+  first.extra["runId"] = "\"run-1\"";
+  RunStatus second = first;
+  second.extra["runId"] = "\"run-2\"";
+  ASSERT_TRUE(CreateStatus(store, "backups/b/status.json", first).ok());
+  EXPECT_EQ(CreateStatus(store, "backups/b/status.json", second).code(), Code::kAlreadyExists);
+  EXPECT_EQ(ReadStatus(store, "backups/b/status.json")->extra.at("runId"), "\"run-1\"");
+}
+
 TEST(StatusTest, MalformedStatusIsDataLoss) {
   const std::string golden = ReadFixture("status-backup-v1.json");
   auto replaced = [&](std::string_view from, std::string_view to) {
