@@ -208,6 +208,26 @@ include_namespaces = ["shop"]
         result = self.prometheus(q, lambda r: bool(r))
         self.assertEqual(result[0]["metric"]["job"], "cairn-vault-check")
         self.assertEqual(result[0]["value"][1], "1")
+        self.check_dashboards()
+
+    def check_dashboards(self):
+        """Every query of every dashboard parses in the real Prometheus; the panels of the
+        Vaults and Backup operations dashboards return data for this test's vault."""
+        grafana = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config",
+                               "grafana")
+        for name in sorted(os.listdir(grafana)):
+            with open(os.path.join(grafana, name)) as f:
+                dash = json.load(f)
+            names = [v["name"] for v in dash["templating"]["list"]]
+            self.assertIn("vault", names, name)
+            self.assertIn("policy", names, name)
+            for panel in dash["panels"]:
+                for target in panel["targets"]:
+                    expr = target["expr"].replace("$vault", self.vault).replace("$policy", ".*")
+                    needs_data = name != "jobs.json"  # kube-state-metrics/cAdvisor are absent here
+                    result = self.prometheus(expr, lambda r: bool(r) or not needs_data)
+                    if needs_data:
+                        self.assertTrue(result, f"{name}: panel {panel['title']!r}: {expr}")
 
     def test_textfile_parses_with_promtool_and_push_failure_is_a_warning(self):
         prom_file = os.path.join(self.dir, "cairn.prom")
