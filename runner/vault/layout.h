@@ -25,6 +25,10 @@ inline constexpr std::string_view kManifestObject = "manifest.json";
 // The largest object entry a backup writes into resources.tar.zst and a restore reads back
 // (FORMAT.md §5.1); the apiserver's own request limit (3 MiB) keeps real objects far below it.
 inline constexpr uint64_t kMaxObjectEntryBytes = uint64_t{16} << 20;
+// The deepest nesting of an object entry (the object itself is level 1). A restore refuses
+// deeper entries as hostile, so a backup refuses such an object instead of storing it; real
+// objects stay far below (a CRD's schema embedding a pod template is about 25 levels).
+inline constexpr int kMaxObjectEntryDepth = 64;
 
 // Ok when `name` matches ^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$. `what` names the thing in the
 // message: ValidateName("Shop", "backup name") → kInvalidArgument "invalid backup name 'Shop':

@@ -261,6 +261,44 @@ class BackupRun(unittest.TestCase):
         self.assertFalse([e for e in entries if "rrrrrrrr" in e])
         self.assertTrue(os.path.exists(os.path.join(self.bdir("huge"), "manifest.json")))
 
+    def test_an_object_nested_deeper_than_a_restore_reads_is_an_error_of_that_object(self):
+        # A custom resource with an unstructured spec can nest as deep as the apiserver allows;
+        # restore-run refuses entries deeper than 64 levels, so the backup must not store one.
+        crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+               "metadata": {"name": "trees.deep.cairn.dev"},
+               "spec": {"group": "deep.cairn.dev", "scope": "Namespaced",
+                        "names": {"plural": "trees", "singular": "tree", "kind": "Tree"},
+                        "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
+                            "openAPIV3Schema": {"type": "object", "properties": {"spec": {
+                                "type": "object",
+                                "x-kubernetes-preserve-unknown-fields": True}}}}}]}}
+        self.kube.kubectl("create", "-f", "-", input=json.dumps(crd))
+        def nested(levels):
+            v = {}
+            for _ in range(levels):
+                v = {"n": v}
+            return v
+        deadline = time.time() + 20
+        for name, levels in (("deep", 80), ("shallow", 40)):
+            while True:
+                p = self.kube.kubectl("create", "-f", "-", check=False, input=json.dumps(
+                    {"apiVersion": "deep.cairn.dev/v1", "kind": "Tree",
+                     "metadata": {"name": name, "namespace": "shop"}, "spec": nested(levels)}))
+                if p.returncode == 0 or time.time() > deadline:
+                    break
+                time.sleep(0.2)  # the new resource is being discovered
+            self.assertEqual(p.returncode, 0, p.stderr)
+        r = self.backup("--include-namespaces", "shop", "--name", "deep", "--output", "json")
+        self.assertEqual(r.code, 3, r)
+        status = r.json()
+        self.assertEqual(status["errors"]["count"], 1, status["errors"])
+        err = status["errors"]["items"][0]
+        self.assertEqual(err["object"], "trees.deep.cairn.dev/v1 shop/deep", err)
+        self.assertIn("nests more than 64 levels", err["message"])
+        entries = self.entries_of("deep")
+        self.assertIn("resources/deep.cairn.dev/trees/v1/namespaces/shop/shallow.json", entries)
+        self.assertNotIn("resources/deep.cairn.dev/trees/v1/namespaces/shop/deep.json", entries)
+
     def create_configmaps(self, ns, n):
         items = [{"apiVersion": "v1", "kind": "ConfigMap",
                   "metadata": {"name": f"cm-{i:04d}", "namespace": ns}, "data": {"i": str(i)}}

@@ -162,6 +162,22 @@ void Start(Deps& deps, const Options& opts, RunState& state) {
 
 // --- stream -----------------------------------------------------------------------------------
 
+// How deeply `value` nests (a scalar is 0, `{}` is 1), without recursion: the object comes from
+// the API server, and a restore refuses entries deeper than vault::kMaxObjectEntryDepth.
+int Depth(const nlohmann::json& value) {
+  int deepest = 0;
+  std::vector<std::pair<const nlohmann::json*, int>> pending{{&value, 1}};
+  while (!pending.empty()) {
+    auto [v, level] = pending.back();
+    pending.pop_back();
+    if (!v->is_structured()) continue;
+    deepest = std::max(deepest, level);
+    if (level > vault::kMaxObjectEntryDepth) break;  // deep enough to refuse
+    for (const auto& child : *v) pending.emplace_back(&child, level + 1);
+  }
+  return deepest;
+}
+
 // One object as an archive entry. An object that cannot be stored (not serialisable, larger
 // than a restore reads, a name no tar path can carry) is an error of that object: the walk
 // goes on. Only a broken archive (the queue failed) stops it.
@@ -181,6 +197,10 @@ Status Enqueue(const Visit& v, EntryQueue& queue, RunState& state) {
     return Status::Ok();
   };
   if (Status p = archive::ValidateEntryPath(e.path); !p.ok()) return refuse(p.message());
+  if (Depth(v.object) > vault::kMaxObjectEntryDepth) {
+    return refuse("it nests more than " + std::to_string(vault::kMaxObjectEntryDepth) +
+                  " levels deep, the most a restore reads");
+  }
   nlohmann::json line = {{"path", e.path},
                          {"group", v.resource.group},
                          {"version", v.version},

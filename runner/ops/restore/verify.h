@@ -23,12 +23,11 @@
 
 namespace cairn::ops::restore {
 
-// Deepest nesting of an archive entry (the object itself is level 1). Real objects stay far
-// below it (a CRD's schema embedding a pod template is about 25); the vault's own documents
-// have the same limit (FORMAT.md §1).
-inline constexpr int kMaxEntryDepth = 64;
+// Deepest nesting of an archive entry (the object itself is level 1); the vault's own documents
+// have the same limit (FORMAT.md §1), and backup-run refuses deeper objects.
+inline constexpr int kMaxEntryDepth = vault::kMaxObjectEntryDepth;
 // Largest archive entry read (an object the API server stores is at most about 1.5 MiB).
-inline constexpr size_t kMaxEntryBytes = size_t{16} << 20;
+inline constexpr size_t kMaxEntryBytes = vault::kMaxObjectEntryBytes;
 // Problems listed one by one; more are counted in one last line.
 inline constexpr size_t kMaxListedProblems = 1000;
 
