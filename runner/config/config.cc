@@ -51,6 +51,20 @@ const std::vector<Field<Defaults>>& DefaultsFields() {
   return *fields;
 }
 
+const std::vector<Field<MetricsConfig>>& MetricsFields() {
+  using namespace internal;  // NOLINT: the field factories
+  using M = MetricsConfig;
+  static const auto* fields = new std::vector<Field<M>>{
+      StringField("pushgateway", &M::pushgateway, CheckHttpUrl),
+      StringField("basic_auth_file", &M::basic_auth_file),
+      StringField("bearer_token_file", &M::bearer_token_file),
+      DurationField("push_timeout", &M::push_timeout),
+      IntField("failure_info_limit", &M::failure_info_limit, 0, 1000),
+      BoolField("kubedr_metrics", &M::kubedr_metrics),
+  };
+  return *fields;
+}
+
 // `url` is stored as written and parsed into `location` in one step, so the two never disagree.
 Field<VaultConfig> UrlField() {
   return {"url", [](const toml::node& n, VaultConfig& out, Binder&, const std::string&) {
@@ -348,6 +362,7 @@ const std::vector<Field<Config>>& RootFields() {
       SectionField("defaults", &Config::defaults, &DefaultsFields()),
       NamedTablesField("vaults", &Config::vaults, &VaultFields(), CheckVaultName, FinishVault),
       SectionField("kubernetes", &Config::kubernetes, &KubernetesFields()),
+      SectionField("metrics", &Config::metrics, &MetricsFields()),
       NamedTablesField("policies", &Config::policies, &PolicyFields(), ValidateBackupPolicyName,
                        FinishPolicy),
       NamedTablesField("restores", &Config::restores, &RestoreFields(), ValidatePolicyName,

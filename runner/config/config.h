@@ -87,8 +87,22 @@ struct KubernetesConfig {
   int burst = kDefaultKubeBurst;  // 1..kMaxKubeQps
 };
 
+// [metrics]: where a run's metrics go (report/metrics.h). `pushgateway` wins over [defaults]
+// pushgateway; --pushgateway wins over both. Credentials are files (a mounted Secret): the
+// basic auth file holds "user:password", the bearer token file the token.
+inline constexpr int kDefaultFailureInfoLimit = 10;
+struct MetricsConfig {
+  std::string pushgateway;                            // http(s) URL; empty: [defaults] pushgateway
+  std::string basic_auth_file;                        // empty: none
+  std::string bearer_token_file;                      // empty: none; wins over basic_auth_file
+  std::optional<base::Duration> push_timeout;         // one push with retries; unset: 5s
+  int failure_info_limit = kDefaultFailureInfoLimit;  // cairn_backup_failure_info series
+  bool kubedr_metrics = true;                         // the kubedr_* families
+};
+
 struct Config {
   Defaults defaults;
+  MetricsConfig metrics;
   std::map<std::string, VaultConfig> vaults;  // by name
   KubernetesConfig kubernetes;
   std::map<std::string, BackupPolicy> policies;  // [policies.NAME] (config/policy.h), by name

@@ -3,11 +3,14 @@
 #include <cstdio>
 
 #include "base/log.h"
+#include "config/schedule_interval.h"
 #include "kube/config.h"
+#include "main/metrics.h"
 #include "main/wiring.h"
 #include "ops/backup/backup.h"
 #include "ops/backup/naming.h"
 #include "report/identity.h"
+#include "report/metrics_catalog.h"
 #include "vault/catalog.h"
 
 using namespace cairn;
@@ -50,6 +53,36 @@ std::string Summary(const vault::RunStatus& st) {
   for (const auto& w : st.warnings.items) out += "  warning [" + w.scope + "] " + w.message + "\n";
   if (!st.message.empty()) out += "  " + st.message + "\n";
   return out;
+}
+
+// The run's metrics (report/metrics_catalog.h), the catalog read only when they go somewhere.
+std::vector<std::string> PushMetrics(const wiring::Invocation& inv,
+                                     const ops::backup::Options& opts, const vault::RunStatus& st,
+                                     store::ObjectStore& store, const vault::Layout& layout) {
+  report::MetricsTarget target = wiring::MetricsTargetFor(inv);
+  if (target.pushgateway.empty() && target.metrics_file.empty()) return {};
+  std::vector<std::string> warnings;
+  auto catalog = vault::ListBackups(store, layout);
+  if (!catalog.ok()) warnings.push_back("metrics: " + catalog.status().message());
+  report::BackupFacts facts;
+  facts.vault = opts.vault_name;
+  facts.policy = opts.policy.name;
+  if (auto interval = config::ScheduleInterval(opts.policy.schedule)) {
+    facts.schedule_interval = std::chrono::duration<double>(*interval).count();
+  }
+  facts.run_name = opts.name;
+  facts.from_schedule = opts.from_schedule;
+  if (inv.config) {
+    facts.failure_limit = static_cast<size_t>(inv.config->metrics.failure_info_limit);
+    facts.kubedr = inv.config->metrics.kubedr_metrics;
+  }
+  auto metrics = report::BackupMetrics(
+      facts, st, catalog.ok() ? std::move(*catalog) : std::vector<vault::BackupEntry>{});
+  auto pushed = wiring::DeliverMetrics(
+      inv, "backup", {{"vault", facts.vault}, {"policy", report::PolicyLabel(facts.policy)}},
+      metrics);
+  warnings.insert(warnings.end(), pushed.begin(), pushed.end());
+  return warnings;
 }
 
 }  // namespace
@@ -164,6 +197,9 @@ int main(int argc, char** argv) {
   vault::RunStatus& st = outcome.status;
   for (const auto& w : warnings) st.AddWarning(vault::kScopeCluster, w);
   st.job = {id.namespace_name, id.job, id.pod, id.cronjob, {}};
+  for (const auto& w : PushMetrics(inv, opts, st, **status_store, layout)) {
+    st.AddWarning(vault::kScopeRunner, w);
+  }
   const std::string reason = st.phase == vault::kPhaseCompleted         ? "BackupSucceeded"
                              : st.phase == vault::kPhasePartiallyFailed ? "BackupPartiallyFailed"
                                                                         : "BackupFailed";

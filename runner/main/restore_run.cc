@@ -7,9 +7,11 @@
 
 #include "base/log.h"
 #include "kube/config.h"
+#include "main/metrics.h"
 #include "main/wiring.h"
 #include "ops/restore/restore.h"
 #include "report/identity.h"
+#include "report/metrics_catalog.h"
 
 using namespace cairn;
 
@@ -156,6 +158,12 @@ int main(int argc, char** argv) {
   }
   for (const auto& w : warnings) st.AddWarning(vault::kScopeCluster, w);
   st.job = {id.namespace_name, id.job, id.pod, id.cronjob, {}};
+  const std::string policy_label = report::PolicyLabel(policy->name);
+  for (const auto& w : wiring::DeliverMetrics(
+           inv, "restore", {{"vault", opts.vault_name}, {"policy", policy_label}},
+           report::RestoreMetrics(opts.vault_name, policy->name, st))) {
+    st.AddWarning(vault::kScopeRunner, w);
+  }
   const std::string reason = st.phase == vault::kPhaseCompleted         ? "RestoreSucceeded"
                              : st.phase == vault::kPhasePartiallyFailed ? "RestorePartiallyFailed"
                                                                         : "RestoreFailed";

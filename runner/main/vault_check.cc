@@ -6,8 +6,10 @@
 
 #include "base/log.h"
 #include "kube/config.h"
+#include "main/metrics.h"
 #include "main/wiring.h"
 #include "report/identity.h"
+#include "report/metrics_catalog.h"
 #include "report/reporter.h"
 #include "vault/catalog.h"
 
@@ -42,6 +44,28 @@ base::Status KubeconfigProblem(const wiring::Invocation& inv) {
   auto cfg = kube::LoadClusterConfig({inv.settings.kubeconfig, inv.settings.context});
   if (cfg.ok() || cfg.status().code() != base::Code::kInvalidArgument) return base::Status::Ok();
   return cfg.status();
+}
+
+// cairn_vault_* (report/metrics_catalog.h); the catalog is listed only when they go somewhere.
+std::vector<std::string> PushMetrics(const wiring::Invocation& inv, const vault::RunStatus& st,
+                                     store::ObjectStore* store) {
+  report::MetricsTarget target = wiring::MetricsTargetFor(inv);
+  if (target.pushgateway.empty() && target.metrics_file.empty()) return {};
+  const config::VaultConfig& vc = inv.vault.vault;
+  std::vector<std::string> warnings;
+  std::optional<std::vector<vault::BackupEntry>> catalog;
+  if (store != nullptr && st.phase == vault::kPhaseAvailable) {
+    auto listed = vault::ListBackups(*store, wiring::LayoutFor(vc));
+    if (listed.ok())
+      catalog = std::move(*listed);
+    else
+      warnings.push_back("metrics: " + listed.status().message());
+  }
+  report::VaultFacts facts{vc.name, vc.location.bucket, vc.region, vc.endpoint, vc.oss_network};
+  auto metrics = report::VaultMetrics(facts, st, catalog ? &*catalog : nullptr);
+  auto pushed = wiring::DeliverMetrics(inv, "vault-check", {{"vault", vc.name}}, metrics);
+  warnings.insert(warnings.end(), pushed.begin(), pushed.end());
+  return warnings;
 }
 
 }  // namespace
@@ -107,6 +131,7 @@ int main(int argc, char** argv) {
     cluster_reporter.emplace(*cluster, std::move(id), "vault", base::RealClock());
   }
   for (const auto& w : warnings) status.AddWarning(vault::kScopeCluster, w);
+  for (const auto& w : PushMetrics(inv, status, store)) status.AddWarning(vault::kScopeRunner, w);
   report::Event event = available ? report::Event{"Normal", "VaultAvailable", status.message}
                                   : report::Event{"Warning", "VaultError", status.message};
   report::Reporter reporter(writable ? store : nullptr, layout.VaultStatusKey(),
