@@ -9,8 +9,10 @@
 #include <cstdio>
 
 #include "base/log.h"
+#include "main/metrics.h"
 #include "main/wiring.h"
 #include "report/identity.h"
+#include "report/metrics_catalog.h"
 
 using namespace cairn;
 
@@ -91,6 +93,10 @@ int RunVault(const wiring::Invocation& inv, const config::VaultConfig& vc, ops::
   if (opts.dry_run) return out->exit_code;
   for (const auto& w : warnings) st.AddWarning(vault::kScopeCluster, w);
   st.job = {id.namespace_name, id.job, id.pod, id.cronjob, {}};
+  for (const auto& w :
+       wiring::DeliverMetrics(inv, "gc", {{"vault", vc.name}}, report::GcMetrics(vc.name, st))) {
+    st.AddWarning(vault::kScopeRunner, w);
+  }
   const bool ok = st.phase == vault::kPhaseCompleted;
   std::string failure = ok ? "" : "GCFailed: " + st.message;
   for (const auto& w : reporter.Publish(

@@ -248,4 +248,22 @@ MetricSet RestoreMetrics(const std::string& vault, const std::string& policy,
   return m;
 }
 
+MetricSet GcMetrics(const std::string& vault, const vault::RunStatus& run) {
+  MetricSet m;
+  const Labels l = {{"vault", vault}};
+  LastRunFamilies(m, l, run, "gc");
+  const int64_t deleted = Get(run.counts, "expired") + Get(run.counts, "deletedByRetention") +
+                          Get(run.counts, "deletedByRequest");
+  m.Gauge("cairn_gc_last_deleted_backups",
+          "Backups the last gc deleted (expired, by retention or by request).", l,
+          static_cast<double>(deleted));
+  m.Gauge("cairn_gc_last_freed_bytes", "Stored bytes the last gc freed.", l,
+          static_cast<double>(Get(run.sizes, "freedBytes")));
+  m.Gauge("cairn_gc_last_reaped_runs", "Abandoned runs the last gc marked Failed.", l,
+          static_cast<double>(Get(run.counts, "abandonedRuns")));
+  m.Gauge("cairn_gc_last_aborted_uploads", "Pending multipart uploads the last gc aborted.", l,
+          static_cast<double>(Get(run.counts, "uploadsAborted")));
+  return m;
+}
+
 }  // namespace cairn::report

@@ -56,6 +56,9 @@ MetricSet BackupMetrics(const BackupFacts& facts, const vault::RunStatus& run,
 MetricSet RestoreMetrics(const std::string& vault, const std::string& policy,
                          const vault::RunStatus& run);
 
+// cairn_gc_*: the last gc run of `vault` (its counts and freed bytes).
+MetricSet GcMetrics(const std::string& vault, const vault::RunStatus& run);
+
 // "1" Completed / Available, "0.5" PartiallyFailed, "0" otherwise.
 double StatusValue(std::string_view phase);
 

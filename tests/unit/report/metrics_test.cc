@@ -152,6 +152,22 @@ TEST(BackupMetrics, AFailedRunKeepsTheLastSuccessFromTheCatalog) {
   EXPECT_EQ(Value(m, "cairn_backup_schedule_interval_seconds"), 3600);
 }
 
+TEST(GcMetrics, DeletionsFreedBytesAndReapedRunsOfTheRun) {
+  vault::RunStatus run;
+  run.phase = std::string(vault::kPhaseCompleted);
+  run.counts = {{"expired", 2},       {"deletedByRetention", 3}, {"deletedByRequest", 1},
+                {"abandonedRuns", 1}, {"uploadsAborted", 4},     {"kept", 9}};
+  run.sizes = {{"freedBytes", 12345}};
+  MetricSet m = GcMetrics("v", run);
+  EXPECT_EQ(Value(m, "cairn_gc_last_status"), 1);
+  EXPECT_EQ(Value(m, "cairn_gc_last_deleted_backups"), 6);
+  EXPECT_EQ(Value(m, "cairn_gc_last_freed_bytes"), 12345);
+  EXPECT_EQ(Value(m, "cairn_gc_last_reaped_runs"), 1);
+  EXPECT_EQ(Value(m, "cairn_gc_last_aborted_uploads"), 4);
+  run.phase = std::string(vault::kPhaseFailed);
+  EXPECT_EQ(Value(GcMetrics("v", run), "cairn_gc_last_status"), 0);
+}
+
 TEST(BackupMetrics, FailureInfoIsBoundedToTheMostRecent) {
   std::vector<vault::BackupEntry> catalog;
   for (int i = 0; i < 15; ++i) {
