@@ -235,10 +235,10 @@ TEST_F(CatalogTest, IncompleteBackupsSayWhy) {
   BackupEntry failed = entry(kPhaseFailed, now - std::chrono::seconds(5));
   EXPECT_TRUE(IsAbandoned(failed, now));
   EXPECT_EQ(NotRestorableReason(failed, now), "run Failed: backup failed: denied");
-  BackupEntry bare = entry(std::nullopt, now - std::chrono::minutes(11));
+  BackupEntry bare = entry(std::nullopt, now - std::chrono::minutes(16));
   EXPECT_TRUE(IsAbandoned(bare, now));
   EXPECT_EQ(NotRestorableReason(bare, now),
-            "no manifest, no status; newest object written 11m0s ago");
+            "no manifest, no status; newest object written 16m0s ago");
   BackupEntry ended = entry(kPhaseCompleted, now);
   EXPECT_EQ(NotRestorableReason(ended, now), "no manifest although the run ended Completed");
 }
