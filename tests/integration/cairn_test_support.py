@@ -153,21 +153,35 @@ class KubeApiServer:
         self.stop()
 
 
-def _kube_admin(self, body):
-    """POSTs to the test server's admin API (faults, forbidden resources)."""
+def _admin_call(server, path, body=None):
+    """One call to the test server's admin API: POST `body` as JSON, or GET when None."""
     import ssl
     import urllib.request
-    with open(os.path.join(self.dir, "port")) as f:
+    with open(os.path.join(server.dir, "port")) as f:
         port = f.read().strip()
-    with open(os.path.join(self.dir, "token")) as f:
+    with open(os.path.join(server.dir, "token")) as f:
         token = f.read().strip()
-    ctx = ssl.create_default_context(cafile=os.path.join(self.dir, "ca.crt"))
-    req = urllib.request.Request(f"https://127.0.0.1:{port}/__admin/", method="POST",
-                                 data=json.dumps(body).encode(),
-                                 headers={"Authorization": f"Bearer {token}",
-                                          "Content-Type": "application/json"})
+    ctx = ssl.create_default_context(cafile=os.path.join(server.dir, "ca.crt"))
+    headers = {"Authorization": f"Bearer {token}"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(f"https://127.0.0.1:{port}/__admin/{path}",
+                                 method="POST" if data else "GET", data=data, headers=headers)
     with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
         return json.loads(resp.read() or b"{}")
 
 
+def _kube_admin(self, body):
+    """POSTs to the test server's admin API (faults, forbidden resources)."""
+    return _admin_call(self, "", body)
+
+
+def _kube_admin_requests(self, since=0):
+    """The test server's request log after sequence number `since`."""
+    return _admin_call(self, f"requests?since={since}")["requests"]
+
+
 KubeApiServer.admin = _kube_admin
+KubeApiServer.admin_requests = _kube_admin_requests

@@ -276,23 +276,6 @@ class RestoreApply(unittest.TestCase):
         self.assertGreaterEqual(most_at_once(4), 2)
 
 
-def _admin_requests(self):
-    import ssl
-    import urllib.request
-    with open(os.path.join(self.dir, "port")) as f:
-        port = f.read().strip()
-    with open(os.path.join(self.dir, "token")) as f:
-        token = f.read().strip()
-    ctx = ssl.create_default_context(cafile=os.path.join(self.dir, "ca.crt"))
-    req = urllib.request.Request(f"https://127.0.0.1:{port}/__admin/requests",
-                                 headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
-        return json.loads(resp.read())["requests"]
-
-
-KubeApiServer.admin_requests = _admin_requests
-
-
 class RestoreApplyS3(RestoreApply):
     """The same tests against the S3 test server: restore reads everything from S3."""
 

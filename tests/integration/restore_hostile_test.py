@@ -9,13 +9,11 @@ import io
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import tarfile
 import tempfile
 import time
 import unittest
-import urllib.request
 
 from cairn_test_support import KubeApiServer, Result, binary, run, s3_env, unique
 from vault_access import FileVault, S3Vault
@@ -51,19 +49,6 @@ def run_measured(name, *args):
         err.seek(0)
         proc.stdout, proc.stderr = out.read(), err.read()
     return Result(proc), usage.ru_maxrss
-
-
-def requests_of(server, since):
-    """The API test server's request log after `since` (its admin API)."""
-    with open(os.path.join(server.dir, "port")) as f:
-        port = f.read().strip()
-    with open(os.path.join(server.dir, "token")) as f:
-        token = f.read().strip()
-    ctx = ssl.create_default_context(cafile=os.path.join(server.dir, "ca.crt"))
-    req = urllib.request.Request(f"https://127.0.0.1:{port}/__admin/requests?since={since}",
-                                 headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
-        return json.loads(resp.read())["requests"]
 
 
 class RestoreHostile(unittest.TestCase):
@@ -148,7 +133,7 @@ class RestoreHostile(unittest.TestCase):
         """restore-run refuses before applying: exit 1, Failed naming `path` and each of
         `expected`, and no write reached the target."""
         before = self.target_objects()
-        since = max([r["seq"] for r in requests_of(self.target, 0)] + [0])
+        since = max([r["seq"] for r in self.target.admin_requests(0)] + [0])
         start = time.time()
         name = unique("r")
         r, peak_kib = run_measured("restore-run", *vault.args(), "--kubeconfig",
@@ -165,7 +150,7 @@ class RestoreHostile(unittest.TestCase):
         errors = json.dumps(status["errors"])
         for e in expected:
             self.assertIn(e, errors)
-        writes = [q for q in requests_of(self.target, since)
+        writes = [q for q in self.target.admin_requests(since)
                   if q["method"] not in ("GET", "HEAD")
                   and f"/configmaps/cairn-restore-{name}" not in q["path"]
                   and "/events" not in q["path"]]
