@@ -112,8 +112,9 @@ def entry_key(source, entry, mappings):
                          "tests/integration/docs_test.py this form")
 
 
-def code_keys():
-    """{table: set of keys}: "defaults", "vaults" (for [vaults.NAME]), ... from RootFields()."""
+def code_keys(named=None):
+    """{table: set of keys}: "defaults", "vaults" (for [vaults.NAME]), ... from RootFields().
+    The names of the tables of named tables ([vaults.NAME]) are added to `named`."""
     source = read(CONFIG_CC)
     mappings = mapping_keys()
     tables = {}
@@ -122,6 +123,8 @@ def code_keys():
                      " ".join(entry.split()))
         if not m:
             raise AssertionError(f"config.cc: cannot read root entry '{entry}'")
+        if m.group(1) == "NamedTablesField" and named is not None:
+            named.add(m.group(2))
         body = fields_body(source, m.group(3))
         tables[m.group(2)] = {entry_key(source, e, mappings) for e in split_entries(body)}
     return tables
@@ -144,13 +147,16 @@ def sections(text, level):
     return out
 
 
-def doc_keys(text):
-    """{table: set of keys} from the tables under `## [table]` / `## [table.NAME]` headings."""
+def doc_keys(text, named=None):
+    """{table: set of keys} from the tables under `## [table]` / `## [table.NAME]` headings;
+    the tables written `[table.NAME]` are added to `named`."""
     out = {}
     for heading, body in sections(text, 2).items():
-        m = re.fullmatch(r"`\[([a-z_]+)(?:\.NAME)?\]`", heading)
+        m = re.fullmatch(r"`\[([a-z_]+)(\.NAME)?\]`", heading)
         if m:
             out[m.group(1)] = set(re.findall(r"^\| `([a-z_]+)` \|", body, re.M))
+            if m.group(2) and named is not None:
+                named.add(m.group(1))
     return out
 
 
@@ -201,10 +207,12 @@ class ConfigurationReference(unittest.TestCase):
         # accepted as a key (its value is deliberately of no type any key takes, so every key
         # gets an error, but never "unknown key"), and an invented key is refused. The loader
         # prints the first 20 problems, so the keys go ten at a time.
-        code, documented = code_keys(), doc_keys(self.doc)
+        named, named_in_doc = set(), set()
+        code, documented = code_keys(named), doc_keys(self.doc, named_in_doc)
+        self.assertEqual(named_in_doc & set(code), named, "[table.NAME] headings of the page")
         for table in sorted(set(code) | set(documented)):
             keys = sorted(code.get(table, set()) | documented.get(table, set()))
-            header = f"[{table}.x]" if table in ("vaults", "policies", "restores") else f"[{table}]"
+            header = f"[{table}.x]" if table in named | named_in_doc else f"[{table}]"
             for i in range(0, len(keys), 10):
                 chunk = keys[i:i + 10] + ["no_such_key_in_cairn"]
                 with self.subTest(table=table, keys=chunk):
@@ -267,9 +275,11 @@ class Links(unittest.TestCase):
                 with self.subTest(page=os.path.relpath(page, SOURCE), link=target):
                     path, _, anchor = target.partition("#")
                     self.assertFalse(path.startswith("/"), "absolute path")
-                    full = os.path.normpath(os.path.join(os.path.dirname(page), path)) if path \
-                        else page
-                    self.assertTrue(full.startswith(SOURCE + os.sep), "points outside the repository")
+                    full = page
+                    if path:
+                        full = os.path.normpath(os.path.join(os.path.dirname(page), path))
+                    self.assertTrue(full.startswith(SOURCE + os.sep),
+                                    "points outside the repository")
                     self.assertTrue(os.path.exists(full), "no such file")
                     if anchor and full.endswith(".md"):
                         self.assertIn(anchor, anchors(full), "no such heading")
