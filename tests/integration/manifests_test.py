@@ -364,5 +364,46 @@ class ServerDryRun(unittest.TestCase):
         self.assertEqual(job["spec"]["ttlSecondsAfterFinished"], 604800)
 
 
+class KindDryRunScript(unittest.TestCase):
+    """hack/kind-dry-run's own logic, with the API test server standing in for the kind
+    cluster (a `kind` on PATH that reports the cluster as existing, the kubeconfig's context
+    renamed kind-cairn): it passes on the overlays and fails on a Pod Security warning."""
+
+    def setUp(self):
+        self.kube = KubeApiServer()
+        self.addCleanup(self.kube.stop)
+        self.bin = tempfile.mkdtemp(prefix="cairn-kind-")
+        with open(os.path.join(self.bin, "kind"), "w") as f:
+            f.write("#!/bin/sh\n[ \"$1 $2\" = 'get clusters' ] && echo cairn && exit 0\n"
+                    "echo \"kind stub: $*\" >&2; exit 1\n")
+        os.chmod(os.path.join(self.bin, "kind"), 0o755)
+        self.kube.kubectl("config", "rename-context", "cairn-test", "kind-cairn")
+
+    def kind_dry_run(self, source):
+        env = dict(os.environ, PATH=f"{self.bin}:{os.environ['PATH']}",
+                   KUBECONFIG=self.kube.kubeconfig)
+        return subprocess.run([os.path.join(source, "hack", "kind-dry-run")], env=env,
+                              capture_output=True, text=True, timeout=180)
+
+    def test_passes_and_fails_on_a_warning(self):
+        p = self.kind_dry_run(SOURCE)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("every overlay passes the server dry-run", p.stdout)
+        self.assertIn("cronjob.batch/cairn-backup-databases created (server dry run)", p.stdout)
+        with tempfile.TemporaryDirectory() as copy:
+            for d in ("cronjobs", "hack", "config", "tests"):
+                subprocess.run(["cp", "-r", os.path.join(SOURCE, d), copy], check=True)
+            pod = os.path.join(copy, "cronjobs", "components", "pod-defaults",
+                               "pod-defaults.yaml")
+            with open(pod) as f:
+                text = f.read()
+            with open(pod, "w") as f:
+                f.write(text.replace("allowPrivilegeEscalation: false",
+                                     "allowPrivilegeEscalation: true"))
+            p = self.kind_dry_run(copy)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn('would violate PodSecurity "restricted:latest"', p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
