@@ -5,6 +5,7 @@ Security violations as the real one does), and the rendered YAML keeps its promi
 Pod Security `restricted` settings of every pod template, least-privilege RBAC, CronJob
 settings in step with the config, podFailurePolicy, mounts and sizing. The README's one-liners
 for manual runs work with the real kubectl."""
+import base64
 import json
 import os
 import re
@@ -334,6 +335,41 @@ class ServerDryRun(unittest.TestCase):
         self.assertNotEqual(bad_cron, text)
         p = self.dry_run(bad_cron)
         self.assertIn("expected exactly 5 fields, found 4", p.stderr)
+
+    def test_server_checks_rbac_pods_and_secrets_as_the_real_one(self):
+        self.kube.kubectl("apply", "-f", "-", input=render("base"))
+        bad = [
+            ("apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, "
+             "namespace: cairn-system}\nrules:\n- apiGroups: ['']\n  resources: [pods]\n"
+             "  verbs: []\n", "rules[0].verbs: Required value: verbs must contain at least one "
+             "value"),
+            ("apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, "
+             "namespace: cairn-system}\nrules:\n- nonResourceURLs: [/metrics]\n  verbs: [get]\n",
+             "namespaced rules cannot apply to non-resource URLs"),
+            ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: "
+             "{name: b}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, "
+             "name: cairn-backup}\nsubjects:\n- {kind: ServiceAccount, name: cairn-backup}\n",
+             "subjects[0].namespace: Required value"),
+            ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: cairn-system}\nspec:\n"
+             "  containers: [{name: c, image: busybox}]\n",
+             'pods "p" is forbidden: violates PodSecurity "restricted:latest": '
+             "allowPrivilegeEscalation != false"),
+        ]
+        for manifest, message in bad:
+            p = self.kube.kubectl("create", "--dry-run=server", "-f", "-", input=manifest,
+                                  check=False)
+            self.assertNotEqual(p.returncode, 0, manifest)
+            self.assertIn(message, p.stderr)
+        # Base64 folded over lines, as kustomize writes long Secret values: read back whole.
+        text = render("overlays/kind")
+        self.assertRegex(text, r"credentials: \|\n")
+        self.kube.kubectl("apply", "-f", "-", input=text)
+        secret = json.loads(self.kube.kubectl("get", "secret", "-n", "cairn-system", "-o",
+                                              "json").stdout)["items"]
+        (creds,) = [x for x in secret if x["metadata"]["name"].startswith(
+            "cairn-vault-credentials")]
+        self.assertIn(b"aws_access_key_id = cairn-kind",
+                      base64.b64decode(creds["data"]["credentials"], validate=True))
 
     def test_manual_run_one_liners(self):
         """README: kubectl create job --from=cronjob/... for a backup, and for a restore and a
