@@ -1,13 +1,16 @@
-"""The RBAC of cronjobs/ is exactly what the executables need. The API test server does not
-enforce RBAC, so each executable runs as its CronJob's pod would (the rendered kind overlay
-applied, a Job made with `kubectl create job --from=cronjob/...`, a pod of that Job named by
-POD_NAME/POD_NAMESPACE, the overlay's own config with a file vault), and every request it made
-(the server's request log) is checked against the rules its ServiceAccount holds, with the
-real authorizer's request attributes and rule matching (rbac_eval.py). The namespaced Roles
-must also hold nothing the runs did not use. convert-run is not covered (not built here)."""
+"""The RBAC of cronjobs/ is exactly what the executables need. Each executable runs as its
+CronJob's pod would: the rendered kind overlay applied to the API test server, a Job made with
+`kubectl create job --from=cronjob/...`, a pod of that Job named by POD_NAME/POD_NAMESPACE, the
+overlay's own config (with a file vault), and the ServiceAccount's own token (`kubectl create
+token`), whose requests the server authorizes with the stored RBAC objects as the real one does
+(hack/kube-api-server/rbac.py). Every run must succeed without a single 403; every request in
+the server's log is also checked against the rendered rules (rbac_eval.py), and the namespaced
+Roles must hold nothing the runs did not use. convert-run is not covered (not built here)."""
 import json
 import os
+import re
 import shutil
+import subprocess
 import tempfile
 import time
 import unittest
@@ -64,15 +67,30 @@ class RbacCoversEveryCall(unittest.TestCase):
         self.kube.kubectl("create", "-f", "-", input=json.dumps(pod))
         return job["spec"]["template"]["spec"]["serviceAccountName"], pod["metadata"]["name"]
 
+    def kubeconfig_of(self, sa):
+        """A kubeconfig with the ServiceAccount's token (TokenRequest), as its pod has."""
+        path = os.path.join(self.tmp, f"kubeconfig-{sa}")
+        if not os.path.exists(path):
+            token = self.kube.kubectl("create", "token", sa, "-n", NS).stdout.strip()
+            with open(self.kube.kubeconfig) as f:
+                text = f.read()
+            with open(path, "w") as f:
+                f.write(re.sub(r"(?m)^(\s+token: ).*$", lambda m: m.group(1) + token, text))
+        return path
+
     def run_as(self, cronjob, job_name, executable, *args, expect=0, attempt=0):
         sa, pod = self.pod_of(cronjob, job_name, attempt)
+        kubeconfig = self.kubeconfig_of(sa)
         self.kube.admin({"clear_requests": True})
         r = run(executable, "--config", self.config, "--url", self.vault,
-                "--kubeconfig", self.kube.kubeconfig, *args,
+                "--kubeconfig", kubeconfig, *args,
                 env={"POD_NAME": pod, "POD_NAMESPACE": NS})
         self.assertEqual(r.code, expect, r)
         requests = self.kube.admin_requests()
         self.assertTrue(requests, "no API request logged")
+        self.assertEqual({q["user"] for q in requests}, {f"system:serviceaccount:{NS}:{sa}"},
+                         [(q["user"], q["method"], q["path"]) for q in requests][:5])
+        self.assertEqual([q for q in requests if q["status"] == 403], [], r)
         denied = []
         for q in requests:
             checks = [request_attributes(q["method"], q["path"], q["query"])]
@@ -107,6 +125,22 @@ class RbacCoversEveryCall(unittest.TestCase):
                         self.assertIn(verb, {v for v, g, r, s, ns in used
                                              if g == group and r == res and ns == NS},
                                       f"{sa}: {verb} {res} granted but never used")
+
+    def test_tokens_are_held_to_their_rules(self):
+        def as_sa(sa, *args):
+            return subprocess.run(["kubectl", "--kubeconfig", self.kubeconfig_of(sa), *args],
+                                  capture_output=True, text=True, timeout=60)
+        p = as_sa("cairn-vault-check", "get", "secrets", "-n", NS)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('secrets is forbidden: User "system:serviceaccount:cairn-system:'
+                      'cairn-vault-check" cannot list resource "secrets" in API group "" in the '
+                      'namespace "cairn-system"', p.stderr)
+        self.assertEqual(as_sa("cairn-backup", "get", "secrets", "-A").returncode, 0)
+        p = as_sa("cairn-backup", "create", "configmap", "x", "-n", "default")
+        self.assertIn('cannot create resource "configmaps" in API group "" in the namespace '
+                      '"default"', p.stderr)
+        p = as_sa("cairn-restore", "delete", "namespace", "shop")
+        self.assertIn('cannot delete resource "namespaces"', p.stderr)
 
     def test_operations_in_order(self):
         # One vault through the whole life cycle: check, back up, restore, collect.
