@@ -216,7 +216,7 @@ include_namespaces = ["shop"]
         Vaults and Backup operations dashboards return data for this test's vault."""
         grafana = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config",
                                "grafana")
-        for name in sorted(os.listdir(grafana)):
+        for name in sorted(n for n in os.listdir(grafana) if n.endswith(".json")):
             with open(os.path.join(grafana, name)) as f:
                 dash = json.load(f)
             names = [v["name"] for v in dash["templating"]["list"]]
