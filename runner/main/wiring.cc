@@ -204,6 +204,10 @@ RunControl::RunControl(std::optional<base::Duration> timeout, std::chrono::milli
     : timeout_(timeout), grace_(grace) {
   std::signal(SIGTERM, OnStopSignal);
   std::signal(SIGINT, OnStopSignal);
+  // A write past the file size limit (ulimit -f) or to a closed pipe fails with EFBIG or EPIPE,
+  // which the run reports, instead of killing the process before it can write its status.
+  std::signal(SIGXFSZ, SIG_IGN);
+  std::signal(SIGPIPE, SIG_IGN);
   if (timeout_) {
     timeout_at_ = std::chrono::steady_clock::now() +
                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(*timeout_);

@@ -4,6 +4,7 @@ tests/compare_clusters.py; mappings, policies, corruption and rejected objects. 
 twice: against a file vault (RestoreRun) and against the S3 test server (RestoreRunS3)."""
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from cairn_test_support import SOURCE, KubeApiServer, run, s3_env, unique
+from cairn_test_support import SOURCE, KubeApiServer, binary, run, s3_env, unique
 from vault_access import FileVault, S3Vault
 
 COMPARE = os.path.join(SOURCE, "tests", "compare_clusters.py")
@@ -263,6 +264,18 @@ class RestoreRun(unittest.TestCase):
         self.assertEqual(r.code, 0, r)
         name = r.json()["name"]
         self.assertRegex(name, r"^b{40}-restore-[0-9]{14}$")
+
+    def test_file_size_limit_fails_the_run_instead_of_killing_it(self):
+        if not isinstance(self.vault, FileVault):
+            self.skipTest("the limit bites on files the run writes: a file vault's")
+        limit = 2000  # below the status document: its first write fails with EFBIG
+        p = subprocess.run(
+            [binary("restore-run"), *self.vault.args(), "--kubeconfig", self.target.kubeconfig,
+             "--backup", "full", "--name", "r-fsize"],
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)),
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 1, p.stderr)  # not -SIGXFSZ
+        self.assertIn("File too large", p.stderr)
 
     def test_dry_run_prints_the_plan_in_tier_order(self):
         r = self.restore("--name", "r6", "--dry-run")

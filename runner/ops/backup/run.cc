@@ -335,27 +335,8 @@ Status Publish(Deps& deps, const Options& opts, const vault::RunStatus& st,
 void Finish(Deps& deps, Status result, std::chrono::steady_clock::time_point steady_start,
             Outcome& out) {
   vault::RunStatus& st = out.status;
-  if (deps.cancel.load()) {
-    result = base::Error(Code::kCancelled, "backup cancelled: " + deps.cancel_reason());
-  }
-  if (!result.ok()) {
-    st.AddError(vault::kScopeRunner, result.message());
-    st.phase = std::string(vault::kPhaseFailed);
-    st.message = "backup failed: " + result.ToString();
-    // Nothing was published: totals of what was listed or uploaded so far mean nothing.
-    st.counts.clear();
-    st.sizes.clear();
-    out.exit_code = 1;
-  } else if (st.errors.count > 0) {
-    st.phase = std::string(vault::kPhasePartiallyFailed);
-    st.message = "backup completed with " + std::to_string(st.errors.count) +
-                 " errors; every failed resource or object is named in errors";
-    out.exit_code = 3;
-  } else {
-    st.phase = std::string(vault::kPhaseCompleted);
-    st.message = "backup completed: " + std::to_string(st.counts["objects"]) + " objects";
-    out.exit_code = 0;
-  }
+  const bool stopped = deps.cancel.load();
+  out.exit_code = Settle(std::move(result), stopped, stopped ? deps.cancel_reason() : "", st);
   st.completion_time = deps.clock.Now();
   st.heartbeat_time = *st.completion_time;
   st.duration_seconds = std::chrono::duration<double>(deps.clock.Steady() - steady_start).count();

@@ -2,6 +2,34 @@
 
 namespace cairn::ops::backup {
 
+int Settle(base::Status result, bool stopped, const std::string& stop_reason,
+           vault::RunStatus& st) {
+  if (stopped && result.ok()) {
+    st.AddWarning(vault::kScopeRunner, "stop requested after the backup was published (" +
+                                           stop_reason + "); the backup is complete");
+  } else if (stopped) {
+    result = base::Error(base::Code::kCancelled, "backup cancelled: " + stop_reason);
+  }
+  if (!result.ok()) {
+    st.AddError(vault::kScopeRunner, result.message());
+    st.phase = std::string(vault::kPhaseFailed);
+    st.message = "backup failed: " + result.ToString();
+    // Nothing was published: totals of what was listed or uploaded so far mean nothing.
+    st.counts.clear();
+    st.sizes.clear();
+    return 1;
+  }
+  if (st.errors.count > 0) {
+    st.phase = std::string(vault::kPhasePartiallyFailed);
+    st.message = "backup completed with " + std::to_string(st.errors.count) +
+                 " errors; every failed resource or object is named in errors";
+    return 3;
+  }
+  st.phase = std::string(vault::kPhaseCompleted);
+  st.message = "backup completed: " + std::to_string(st.counts["objects"]) + " objects";
+  return 0;
+}
+
 void RunState::AddError(std::string_view scope, std::string_view message, std::string_view object) {
   std::lock_guard<std::mutex> l(mu_);
   st_->AddError(scope, message, object);

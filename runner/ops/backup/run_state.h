@@ -35,6 +35,12 @@ class RunState {
   vault::RunStatus* st_;
 };
 
+// Sets phase, message and exit code of a run that ended with `result` (streaming, then
+// publication). A stop (SIGTERM, --timeout: `stop_reason`) before the manifest was published
+// fails the run; one after it changes nothing in the vault, so the backup stays Completed and
+// the late stop is a warning. Returns the exit code (0, 1, or 3 for PartiallyFailed).
+int Settle(base::Status result, bool stopped, const std::string& stop_reason, vault::RunStatus& st);
+
 class Heartbeat {
  public:
   // Starts the thread: every `interval`, publishes a snapshot of `state` with heartbeatTime

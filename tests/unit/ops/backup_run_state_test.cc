@@ -22,6 +22,32 @@ ArchiveEntry Entry(const std::string& path, size_t bytes) {
   return e;
 }
 
+TEST(SettleTest, AStopBeforePublicationFailsTheRunAndOneAfterItIsAWarning) {
+  vault::RunStatus before;
+  before.counts["objects"] = 7;
+  EXPECT_EQ(Settle(base::Error(base::Code::kCancelled, "upload stopped"), true, "received SIGTERM",
+                   before),
+            1);
+  EXPECT_EQ(before.phase, "Failed");
+  EXPECT_EQ(before.message, "backup failed: backup cancelled: received SIGTERM");
+  EXPECT_TRUE(before.counts.empty());
+
+  vault::RunStatus after;  // the manifest is in the vault: the backup is complete
+  after.counts["objects"] = 7;
+  EXPECT_EQ(Settle(base::Status::Ok(), true, "received SIGTERM", after), 0);
+  EXPECT_EQ(after.phase, "Completed");
+  EXPECT_EQ(after.message, "backup completed: 7 objects");
+  ASSERT_EQ(after.warnings.items.size(), 1u);
+  EXPECT_EQ(after.warnings.items[0].message,
+            "stop requested after the backup was published (received SIGTERM); the backup is "
+            "complete");
+
+  vault::RunStatus partial;
+  partial.AddError(vault::kScopeCluster, "forbidden", "v1/secrets");
+  EXPECT_EQ(Settle(base::Status::Ok(), false, "", partial), 3);
+  EXPECT_EQ(partial.phase, "PartiallyFailed");
+}
+
 TEST(EntryQueueTest, ListersWaitWhenTheWriterIsBehindAndMemoryStaysBounded) {
   EntryQueue q(10'000);
   std::atomic<int> pushed{0};
