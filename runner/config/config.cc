@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "config/provisioners_fields.h"
 #include "config/toml_binder.h"
 
 namespace cairn::config {
@@ -367,6 +368,8 @@ const std::vector<Field<Config>>& RootFields() {
                        FinishPolicy),
       NamedTablesField("restores", &Config::restores, &RestoreFields(), ValidatePolicyName,
                        FinishRestore),
+      NamedTablesField("provisioners", &Config::provisioners, &ProvisionerFields(),
+                       ValidateProvisionerName, FinishProvisioner),
   };
   return *fields;
 }
