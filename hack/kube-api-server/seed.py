@@ -83,12 +83,12 @@ def baseline(api, port, git_version):
 def zone_nodes(api, zones, git_version):
     """--zones a,b,c: one worker Node per zone (cairn-worker-1, ...), labelled as cloud nodes
     are (topology.kubernetes.io/zone and /region, the region being the zone without its last
-    character when it ends in a letter, as AWS and GCE name them), so the cluster is multi-zoned
+    letter and dash: eu-west-1a -> eu-west-1, cn-hangzhou-h -> cn-hangzhou), so the cluster is multi-zoned
     for whoever reads its Nodes."""
     objs = []
     for i, zone in enumerate(zones, 1):
         name = f"cairn-worker-{i}"
-        region = zone[:-1] if len(zone) > 1 and zone[-1].isalpha() else zone
+        region = zone[:-1].rstrip("-") if len(zone) > 1 and zone[-1].isalpha() else zone
         objs.append(
             {"apiVersion": "v1", "kind": "Node",
              "metadata": {"name": name,
