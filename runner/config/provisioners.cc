@@ -10,11 +10,11 @@
 namespace cairn::config {
 
 base::Status ValidateProvisionerName(std::string_view name) {
-  const bool ok = !name.empty() && name.size() <= 253 &&
-                  std::all_of(name.begin(), name.end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
-                           c == '_' || c == '/';
-                  });
+  const bool ok =
+      !name.empty() && name.size() <= 253 && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+               c == '/';
+      });
   if (ok) return base::Status::Ok();
   return base::Error(base::Code::kInvalidArgument,
                      "invalid provisioner name '" + std::string(name) +

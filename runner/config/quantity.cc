@@ -80,7 +80,7 @@ base::Result<uint64_t> ParseQuantity(std::string_view s) {
       continue;
     }
     if (!std::isdigit(static_cast<unsigned char>(c))) break;
-    if (digits > (unsigned __int128)(kMaxBytes) * 1000000) return bad("too large");
+    if (digits > (unsigned __int128)(kMaxBytes)*1000000) return bad("too large");
     digits = digits * 10 + static_cast<unsigned>(c - '0');
     if (dot) ++scale;
   }

@@ -20,7 +20,9 @@ Json MappingJson(const Mapping& m) {
 }
 
 Json ObjectJson(const ConvertedObject& o) {
-  Json j = {{"resource", o.resource}, {"name", o.name}, {"sourceClass", o.source_class},
+  Json j = {{"resource", o.resource},
+            {"name", o.name},
+            {"sourceClass", o.source_class},
             {"spec", o.spec}};
   if (!o.namespace_name.empty()) j["namespace"] = o.namespace_name;
   if (!o.template_name.empty()) j["template"] = o.template_name;
@@ -57,8 +59,8 @@ base::Result<std::vector<ConvertedObject>> ParseObjects(const Json& j, std::stri
     if (!e.is_object() || !e.contains("spec") || !e["spec"].is_object()) {
       return Bad(source, "an object has no spec");
     }
-    ConvertedObject o{Str(e, "resource"),    Str(e, "namespace"),   Str(e, "name"),
-                      Str(e, "template"),    Str(e, "sourceClass"), e["spec"]};
+    ConvertedObject o{Str(e, "resource"), Str(e, "namespace"),   Str(e, "name"),
+                      Str(e, "template"), Str(e, "sourceClass"), e["spec"]};
     if (o.resource != "persistentvolumeclaims" && o.resource != "persistentvolumes" &&
         o.resource != "statefulsets") {
       return Bad(source, "unknown resource '" + o.resource + "'");
@@ -162,17 +164,18 @@ base::Result<Conversion> ReadConversion(store::ObjectStore& store, const vault::
                                         std::string_view backup, std::string_view name) {
   ASSIGN_OR_RETURN(vault::Manifest m, ReadConversionManifest(store, layout, backup, name));
   const std::string key = layout.ConversionObjectKey(backup, name, kConversionObject);
-  auto listed = std::find_if(m.objects.begin(), m.objects.end(),
-                             [](const vault::StoredObject& o) { return o.key == kConversionObject; });
+  auto listed = std::find_if(m.objects.begin(), m.objects.end(), [](const vault::StoredObject& o) {
+    return o.key == kConversionObject;
+  });
   if (listed == m.objects.end()) {
     return base::Error(Code::kDataLoss, "the manifest of conversion '" + std::string(name) +
                                             "' does not list " + std::string(kConversionObject));
   }
   auto bytes = store.GetAll(key);
   if (!bytes.ok()) {
-    return base::Error(bytes.status().code() == Code::kNotFound ? Code::kDataLoss
-                                                                : bytes.status().code(),
-                       bytes.status().message());
+    return base::Error(
+        bytes.status().code() == Code::kNotFound ? Code::kDataLoss : bytes.status().code(),
+        bytes.status().message());
   }
   if (bytes->size() != listed->stored_size || io::Sha256Hex(*bytes) != listed->stored_sha256) {
     return base::Error(Code::kDataLoss, "'" + key +
@@ -212,7 +215,8 @@ base::Result<std::vector<std::string>> BackupsWithConversion(store::ObjectStore&
   for (const std::string& dir : dirs) {
     std::string backup = dir.substr(lo.prefix.size());
     if (!backup.empty() && backup.back() == '/') backup.pop_back();
-    if (vault::ValidateName(backup).ok() && store.Head(layout.ConversionManifestKey(backup, name)).ok()) {
+    if (vault::ValidateName(backup).ok() &&
+        store.Head(layout.ConversionManifestKey(backup, name)).ok()) {
       out.push_back(backup);
     }
   }

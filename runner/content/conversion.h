@@ -88,8 +88,9 @@ std::string SerializeConversion(const Conversion& c);
 
 // Deletes conversions/<backup>/<name>/: the manifest first (so a partial delete never leaves a
 // conversion that looks published), then every other object. Returns the keys deleted.
-[[nodiscard]] base::Result<std::vector<std::string>> DeleteConversion(
-    store::ObjectStore& store, const vault::Layout& layout, std::string_view backup,
-    std::string_view name);
+[[nodiscard]] base::Result<std::vector<std::string>> DeleteConversion(store::ObjectStore& store,
+                                                                      const vault::Layout& layout,
+                                                                      std::string_view backup,
+                                                                      std::string_view name);
 
 }  // namespace cairn::content

@@ -49,7 +49,6 @@ std::string EntryPath(const EntryRef& e) {
   return out + e.name + ".json";
 }
 
-
 std::string QualifiedResource(std::string_view group, std::string_view resource) {
   std::string out(resource);
   if (!group.empty()) {

@@ -7,9 +7,9 @@
 #include <tuple>
 
 #include "archive/tar.h"
+#include "content/entry_ref.h"
 #include "io/hash.h"
 #include "io/zstd.h"
-#include "content/entry_ref.h"
 #include "vault/status.h"
 
 namespace cairn::content {

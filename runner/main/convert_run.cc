@@ -41,10 +41,12 @@ std::variant<ops::convert::Options, std::string> OptionsFrom(const wiring::Invoc
   o.reset = inv.flags.GetBool("reset");
   o.storage_class_mapping = inv.flags.GetMap("storage-class-mapping");
   o.access_mode_mapping = inv.flags.GetMap("convert-to-access-modes");
-  for (auto [kind, mapping] : {std::pair{config::MappingKind::kStorageClass, &o.storage_class_mapping},
-                               std::pair{config::MappingKind::kAccessMode, &o.access_mode_mapping}}) {
+  for (auto [kind, mapping] :
+       {std::pair{config::MappingKind::kStorageClass, &o.storage_class_mapping},
+        std::pair{config::MappingKind::kAccessMode, &o.access_mode_mapping}}) {
     auto problems = config::CheckMapping(kind, *mapping);
-    if (!problems.empty()) return "--" + config::MappingFlag(kind) + ": " + problems.front().message;
+    if (!problems.empty())
+      return "--" + config::MappingFlag(kind) + ": " + problems.front().message;
   }
   if (o.storage_class_mapping.empty() && !o.reset) {
     return std::string("--storage-class-mapping FROM=TO,... is required");
@@ -127,17 +129,18 @@ int main(int argc, char** argv) {
       inv.vault.vault, inv.settings,
       wiring::Bounds{nullptr, &control.final_deadline(), &control.final_deadline(), std::nullopt});
   if (!store.ok()) {
-    if (store.status().code() == base::Code::kInvalidArgument) return Usage(store.status().message());
+    if (store.status().code() == base::Code::kInvalidArgument)
+      return Usage(store.status().message());
     std::fprintf(stderr, "ConvertFailed: %s\n", base::Redact(store.status().message()).c_str());
     return wiring::kExitFailed;
   }
   auto cluster_cfg = kube::LoadClusterConfig({inv.settings.kubeconfig, inv.settings.context});
   if (!cluster_cfg.ok()) return Usage(cluster_cfg.status().message());
-  auto report_kube =
-      kube::Client::Create(*cluster_cfg, wiring::KubeClientOptions(inv.settings, control.ReportPath()));
+  auto report_kube = kube::Client::Create(
+      *cluster_cfg, wiring::KubeClientOptions(inv.settings, control.ReportPath()));
   if (!report_kube.ok()) return Usage(report_kube.status().message());
-  auto kube =
-      kube::Client::Create(*cluster_cfg, wiring::KubeClientOptions(inv.settings, control.DataPath()));
+  auto kube = kube::Client::Create(*cluster_cfg,
+                                   wiring::KubeClientOptions(inv.settings, control.DataPath()));
   if (!kube.ok()) return Usage(kube.status().message());
   std::vector<std::string> warnings;
   report::Identity id = report::WhoAmI(**report_kube, &warnings);

@@ -104,24 +104,24 @@ class Builder {
 };
 
 base::Status AddStatefulSets(const content::Spool& spool, Builder& b, Plan& plan) {
-  return ForEachObject(spool, {"apps", "statefulsets"}, [&](const content::EntryRef& ref,
-                                                           const json& obj) {
-    json spec = SpecOf(obj);
-    auto templates = spec.find("volumeClaimTemplates");
-    if (templates == spec.end() || !templates->is_array()) return;
-    for (const json& t : *templates) {
-      if (!t.is_object()) continue;
-      const json::json_pointer at("/metadata/name");
-      const std::string name =
-          t.contains(at) && t[at].is_string() ? t[at].get<std::string>() : std::string();
-      ++plan.templates;
-      b.Add({ClaimKind::kTemplate,
-             "StatefulSet " + ref.namespace_name + "/" + ref.name + " volumeClaimTemplate '" +
-                 name + "'",
-             SpecOf(t)},
-            {"statefulsets", ref.namespace_name, ref.name, name, "", {}});
-    }
-  });
+  return ForEachObject(
+      spool, {"apps", "statefulsets"}, [&](const content::EntryRef& ref, const json& obj) {
+        json spec = SpecOf(obj);
+        auto templates = spec.find("volumeClaimTemplates");
+        if (templates == spec.end() || !templates->is_array()) return;
+        for (const json& t : *templates) {
+          if (!t.is_object()) continue;
+          const json::json_pointer at("/metadata/name");
+          const std::string name =
+              t.contains(at) && t[at].is_string() ? t[at].get<std::string>() : std::string();
+          ++plan.templates;
+          b.Add({ClaimKind::kTemplate,
+                 "StatefulSet " + ref.namespace_name + "/" + ref.name + " volumeClaimTemplate '" +
+                     name + "'",
+                 SpecOf(t)},
+                {"statefulsets", ref.namespace_name, ref.name, name, "", {}});
+        }
+      });
 }
 
 }  // namespace
@@ -144,14 +144,13 @@ base::Result<Plan> MakePlan(const content::Spool& spool, const PlanInput& in) {
   c.storage_class_mapping = in.storage_class_mapping;
   c.access_mode_mapping = in.access_mode_mapping;
   Builder b(in, plan);
-  RETURN_IF_ERROR(ForEachObject(spool, {"", "persistentvolumeclaims"},
-                                [&](const content::EntryRef& ref, const json& obj) {
-                                  ++plan.pvcs;
-                                  const std::string id = ref.namespace_name + "/" + ref.name;
-                                  b.Add({ClaimKind::kPvc, "PVC " + id, SpecOf(obj)},
-                                        {"persistentvolumeclaims", ref.namespace_name, ref.name,
-                                         "", "", {}});
-                                }));
+  RETURN_IF_ERROR(ForEachObject(
+      spool, {"", "persistentvolumeclaims"}, [&](const content::EntryRef& ref, const json& obj) {
+        ++plan.pvcs;
+        const std::string id = ref.namespace_name + "/" + ref.name;
+        b.Add({ClaimKind::kPvc, "PVC " + id, SpecOf(obj)},
+              {"persistentvolumeclaims", ref.namespace_name, ref.name, "", "", {}});
+      }));
   RETURN_IF_ERROR(ForEachObject(spool, {"", "persistentvolumes"},
                                 [&](const content::EntryRef& ref, const json& obj) {
                                   ++plan.pvs;
@@ -204,14 +203,14 @@ std::string FormatPlan(const Plan& plan) {
       << " volumeClaimTemplates; " << c.objects.size() << " rewritten:\n";
   for (const auto& o : c.objects) {
     std::string what = o.resource == "persistentvolumeclaims" ? "PVC " + o.namespace_name + "/"
-                       : o.resource == "persistentvolumes"   ? "PV "
-                                                             : "StatefulSet " + o.namespace_name +
-                                                                 "/";
-    what += o.name + (o.template_name.empty() ? "" : " volumeClaimTemplate '" + o.template_name +
-                                                         "'");
-    out << "    " << what << ": class " << (o.source_class.empty() ? "-" : o.source_class)
-        << " -> " << ClaimClass(o.spec) << ", access modes " << Modes(o.spec) << ", size "
-        << Size(o.spec) << "\n";
+                       : o.resource == "persistentvolumes"
+                           ? "PV "
+                           : "StatefulSet " + o.namespace_name + "/";
+    what +=
+        o.name + (o.template_name.empty() ? "" : " volumeClaimTemplate '" + o.template_name + "'");
+    out << "    " << what << ": class " << (o.source_class.empty() ? "-" : o.source_class) << " -> "
+        << ClaimClass(o.spec) << ", access modes " << Modes(o.spec) << ", size " << Size(o.spec)
+        << "\n";
   }
   for (const auto& i : c.validation) {
     out << "  " << i.severity << ": " << i.message << "\n";

@@ -100,16 +100,16 @@ void CheckTargetClass(const Claim& c, const Rules& rules, ClaimResult& r) {
     r.issues.push_back(Issue(
         "error", c, cls.name,
         "current cluster is multi-zoned: storageclass " + Quote(cls.name) +
-            " binds immediately and would pin volumes to one zone (" + c.label +
-            ", provisioner " + cls.provisioner +
+            " binds immediately and would pin volumes to one zone (" + c.label + ", provisioner " +
+            cls.provisioner +
             ")\nHINT: map it to a StorageClass with volumeBindingMode: WaitForFirstConsumer"));
   }
   const std::string mode = MultiNodeMode(r.spec);
   if (!mode.empty() && !caps.multi_node && !(caps.block_multi_attach && IsBlock(r.spec))) {
     r.issues.push_back(Issue(
         "error", c, cls.name,
-        "multi-node writing is only supported for block volume or shared file systems: " +
-            c.label + " is " + mode + ", storageclass " + Quote(cls.name) + " (provisioner " +
+        "multi-node writing is only supported for block volume or shared file systems: " + c.label +
+            " is " + mode + ", storageclass " + Quote(cls.name) + " (provisioner " +
             cls.provisioner + ") is single-node\nHINT: --convert-to-access-modes " + mode +
             "=ReadWriteOnce, or map it to a class of a shared file system"));
   }

@@ -53,7 +53,8 @@ enum class ClaimKind { kPvc, kPv, kTemplate };
 // What a rule needs of a claim, read from its object.
 struct Claim {
   ClaimKind kind = ClaimKind::kPvc;
-  std::string label;  // "PVC shop/data", "PV pv-1", "StatefulSet shop/db volumeClaimTemplate 'data'"
+  std::string
+      label;  // "PVC shop/data", "PV pv-1", "StatefulSet shop/db volumeClaimTemplate 'data'"
   nlohmann::json spec;  // the claim's (or PV's) spec as backed up
 };
 

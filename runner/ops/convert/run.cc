@@ -78,18 +78,20 @@ Outcome& Reset(Deps& deps, const Options& opts, Finisher& finish) {
     lo.prefix = dir;
     auto objects = deps.store.ListAll(lo);
     if (!objects.ok()) return finish.Fail(objects.status().message());
-    finish.out.plan_text = "reset would delete " + std::to_string(objects->size()) +
-                           " objects under " + dir + "\n";
+    finish.out.plan_text =
+        "reset would delete " + std::to_string(objects->size()) + " objects under " + dir + "\n";
     return finish(vault::kPhaseCompleted, "dry run: nothing deleted", 0);
   }
   auto deleted = content::DeleteConversion(deps.store, deps.layout, opts.backup, opts.name);
-  if (!deleted.ok()) return finish.Fail("unable to delete " + dir + ": " + deleted.status().message());
-  finish.out.plan_text = "deleted " + std::to_string(deleted->size()) + " objects under " + dir + "\n";
+  if (!deleted.ok())
+    return finish.Fail("unable to delete " + dir + ": " + deleted.status().message());
+  finish.out.plan_text =
+      "deleted " + std::to_string(deleted->size()) + " objects under " + dir + "\n";
   return finish(vault::kPhaseCompleted,
-                deleted->empty() ? "conversion '" + opts.name + "' of backup '" + opts.backup +
-                                       "' did not exist: nothing to delete"
-                                 : "conversion '" + opts.name + "' of backup '" + opts.backup +
-                                       "' deleted",
+                deleted->empty()
+                    ? "conversion '" + opts.name + "' of backup '" + opts.backup +
+                          "' did not exist: nothing to delete"
+                    : "conversion '" + opts.name + "' of backup '" + opts.backup + "' deleted",
                 0);
 }
 
@@ -103,7 +105,8 @@ std::string ReadBackup(Deps& deps, const Options& opts, content::BackupContent& 
   Status kept = content::ReadVerified(deps.store, deps.layout, *manifest, &content, &problems);
   if (!kept.ok()) return kept.message();
   if (problems.empty()) return "";
-  for (const auto& p : problems) finish.out.status.AddError(vault::kScopeRunner, p.message, p.object);
+  for (const auto& p : problems)
+    finish.out.status.AddError(vault::kScopeRunner, p.message, p.object);
   return "backup '" + opts.backup + "' failed verification (" + std::to_string(problems.size()) +
          (problems.size() == 1 ? " problem: " : " problems, first: ") + problems.front().message +
          ")";
@@ -132,7 +135,8 @@ Outcome& Publish(Deps& deps, const Options& opts, const Plan& plan, Finisher& fi
                               " objects rewritten, " + std::to_string(plan.warnings()) +
                               " warnings";
   auto existing = [&]() -> Outcome& {
-    auto digest = content::PublishedConversionDigest(deps.store, deps.layout, opts.backup, opts.name);
+    auto digest =
+        content::PublishedConversionDigest(deps.store, deps.layout, opts.backup, opts.name);
     if (!digest.ok()) return finish.Fail(digest.status().message());
     if (*digest == io::Sha256Hex(bytes)) {
       return finish(vault::kPhaseCompleted,
@@ -140,15 +144,16 @@ Outcome& Publish(Deps& deps, const Options& opts, const Plan& plan, Finisher& fi
     }
     return finish.Fail("conversion '" + opts.name + "' of backup '" + opts.backup +
                        "' already exists and differs from this one (another mapping, or the "
-                       "target cluster changed)\nHINT: convert-run --backup " + opts.backup +
-                       " --name " + opts.name + " --reset deletes it; or choose another --name");
+                       "target cluster changed)\nHINT: convert-run --backup " +
+                       opts.backup + " --name " + opts.name +
+                       " --reset deletes it; or choose another --name");
   };
   if (deps.store.Head(deps.layout.ConversionManifestKey(opts.backup, opts.name)).ok()) {
     return existing();
   }
-  Status published = content::PublishConversion(deps.store, deps.layout, plan.conversion,
-                                                finish.out.status.start_time, deps.clock.Now(),
-                                                opts.created_by);
+  Status published =
+      content::PublishConversion(deps.store, deps.layout, plan.conversion,
+                                 finish.out.status.start_time, deps.clock.Now(), opts.created_by);
   if (published.code() == Code::kAlreadyExists) return existing();
   if (!published.ok()) return finish.Fail(published.message());
   return finish(vault::kPhaseCompleted, "conversion completed: " + summary, 0);
@@ -191,17 +196,17 @@ Outcome Run(Deps& deps, const Options& opts) {
   auto target = ReadTarget(*deps.kube);
   if (!target.ok()) return finish.Fail(target.status().message());
   CapabilityTable table(opts.provisioners);
-  auto plan = MakePlan(content.objects, {opts.backup, checksum, opts.name,
-                                         opts.storage_class_mapping, opts.access_mode_mapping,
-                                         &table, &*target});
+  auto plan =
+      MakePlan(content.objects, {opts.backup, checksum, opts.name, opts.storage_class_mapping,
+                                 opts.access_mode_mapping, &table, &*target});
   if (!plan.ok()) return finish.Fail(plan.status().message());
   out.plan_text = FormatPlan(*plan);
   RecordPlan(*plan, st);
   if (heartbeat) heartbeat->Stop();
   if (plan->errors() > 0) {
-    const auto& first = *std::find_if(
-        plan->conversion.validation.begin(), plan->conversion.validation.end(),
-        [](const content::ConversionIssue& i) { return i.severity == "error"; });
+    const auto& first =
+        *std::find_if(plan->conversion.validation.begin(), plan->conversion.validation.end(),
+                      [](const content::ConversionIssue& i) { return i.severity == "error"; });
     return finish(vault::kPhaseFailed,
                   "conversion failed: " + first.message +
                       (plan->errors() > 1

@@ -15,8 +15,8 @@ std::string StringAt(const json& j, const char* pointer) {
 base::Result<Target> ReadTarget(kube::Client& kube) {
   Target t;
   kube::ListOptions lo;
-  base::Status classes = kube.ListItems(
-      {"storage.k8s.io", "v1", "storageclasses", false}, lo, [&](const json& sc) {
+  base::Status classes =
+      kube.ListItems({"storage.k8s.io", "v1", "storageclasses", false}, lo, [&](const json& sc) {
         TargetClass c;
         c.name = StringAt(sc, "/metadata/name");
         c.provisioner = StringAt(sc, "/provisioner");
@@ -31,7 +31,8 @@ base::Result<Target> ReadTarget(kube::Client& kube) {
   }
   base::Status nodes = kube.ListItems({"", "v1", "nodes", false}, lo, [&](const json& n) {
     std::string zone = StringAt(n, "/metadata/labels/topology.kubernetes.io~1zone");
-    if (zone.empty()) zone = StringAt(n, "/metadata/labels/failure-domain.beta.kubernetes.io~1zone");
+    if (zone.empty())
+      zone = StringAt(n, "/metadata/labels/failure-domain.beta.kubernetes.io~1zone");
     if (!zone.empty()) t.zones.insert(std::move(zone));
     return true;
   });

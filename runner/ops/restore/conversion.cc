@@ -15,9 +15,9 @@ base::Status NotFor(store::ObjectStore& store, const vault::Layout& layout,
     for (const auto& b : *others) list += (list.empty() ? "'" : ", '") + b + "'";
   }
   if (!list.empty()) {
-    return base::Error(Code::kFailedPrecondition,
-                       "conversion '" + name + "' was made for backup " + list + ", not for '" +
-                           backup + "'; nothing was applied");
+    return base::Error(Code::kFailedPrecondition, "conversion '" + name + "' was made for backup " +
+                                                      list + ", not for '" + backup +
+                                                      "'; nothing was applied");
   }
   return base::Error(Code::kFailedPrecondition, "conversion '" + name + "' of backup '" + backup +
                                                     "' not found in vault (run convert-run "
@@ -67,8 +67,9 @@ base::Result<ConvertedSpecs> LoadConversion(store::ObjectStore& store, const vau
     } else if (obj.resource == "persistentvolumes") {
       specs.volumes[obj.name] = std::move(obj.spec);
     } else {
-      specs.templates[ConvertedSpecs::TemplateKey(obj.namespace_name, obj.name,
-                                                  obj.template_name)] = std::move(obj.spec);
+      specs
+          .templates[ConvertedSpecs::TemplateKey(obj.namespace_name, obj.name, obj.template_name)] =
+          std::move(obj.spec);
     }
   }
   return specs;

@@ -471,8 +471,8 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
   }
   ConvertedSpecs converted;
   if (!opts.conversion.empty()) {
-    auto loaded = LoadConversion(deps.store, deps.layout, manifest->checksum, opts.conversion,
-                                 opts.policy);
+    auto loaded =
+        LoadConversion(deps.store, deps.layout, manifest->checksum, opts.conversion, opts.policy);
     if (!loaded.ok()) return fail(loaded.status().message());
     converted = std::move(*loaded);
   }

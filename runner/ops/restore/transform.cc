@@ -137,8 +137,7 @@ const Mapping& ClassMapping(const TransformContext& ctx, const json* converted) 
 
 void TransformPvc(json& obj, const EntryRef& e, const TransformContext& ctx) {
   const RestoreOptions& o = *ctx.options;
-  const json* converted =
-      Converted(ctx, &ConvertedSpecs::claims, e.namespace_name + "/" + e.name);
+  const json* converted = Converted(ctx, &ConvertedSpecs::claims, e.namespace_name + "/" + e.name);
   json* annotations = Path(obj, {"metadata", "annotations"});
   MapString(annotations == nullptr ? nullptr : Member(*annotations, kLegacyStorageClass),
             ClassMapping(ctx, converted));
@@ -180,12 +179,11 @@ void TransformStatefulSet(json& obj, const EntryRef& e, const TransformContext& 
   if (templates == nullptr || !templates->is_array()) return;
   for (json& t : *templates) {
     const json* name = Path(t, {"metadata", "name"});
-    const json* converted =
-        Converted(ctx, &ConvertedSpecs::templates,
-                  ConvertedSpecs::TemplateKey(e.namespace_name, e.name,
-                                              name != nullptr && name->is_string()
-                                                  ? name->get<std::string>()
-                                                  : std::string()));
+    const json* converted = Converted(
+        ctx, &ConvertedSpecs::templates,
+        ConvertedSpecs::TemplateKey(
+            e.namespace_name, e.name,
+            name != nullptr && name->is_string() ? name->get<std::string>() : std::string()));
     if (converted != nullptr && t.is_object()) {
       t["spec"] = *converted;
       continue;

@@ -59,8 +59,8 @@
 //     are non-empty.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -110,10 +110,10 @@ struct ConvertedSpecs {
 };
 
 struct TransformContext {
-  const RestoreOptions* options = nullptr;  // required
-  std::set<std::string> restored_pvs;       // names of the PersistentVolumes this run creates
-  bool is_custom_resource = false;          // the resource is defined by a CRD
-  NodePortOwners target_node_ports;         // nodePorts the target holds (target.h)
+  const RestoreOptions* options = nullptr;    // required
+  std::set<std::string> restored_pvs;         // names of the PersistentVolumes this run creates
+  bool is_custom_resource = false;            // the resource is defined by a CRD
+  NodePortOwners target_node_ports;           // nodePorts the target holds (target.h)
   const ConvertedSpecs* converted = nullptr;  // restore-run --conversion; null: none
 };
 
