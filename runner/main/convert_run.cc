@@ -68,12 +68,9 @@ std::variant<ops::convert::Options, std::string> OptionsFrom(const wiring::Invoc
 
 std::string Summary(const vault::RunStatus& st) {
   std::string out = "conversion " + st.name + " of backup " + st.backup + ": " + st.phase + "\n";
-  for (const auto& e : st.errors.items) {
-    out += "  error: " + (e.object.empty() ? "" : e.object + ": ") + e.message + "\n";
-  }
-  for (const auto& w : st.warnings.items) {
-    out += "  warning: " + (w.object.empty() ? "" : w.object + ": ") + w.message + "\n";
-  }
+  // Every message names its object already (the rules' and verification's alike).
+  for (const auto& e : st.errors.items) out += "  error: " + e.message + "\n";
+  for (const auto& w : st.warnings.items) out += "  warning: " + w.message + "\n";
   return out + "  " + st.message + "\n";
 }
 
@@ -154,7 +151,8 @@ int main(int argc, char** argv) {
   control.Stop();
   if (opts.dry_run || out.reset) {
     std::fputs(out.plan_text.c_str(), stdout);
-    std::printf("%s\n", out.status.message.c_str());
+    std::fputs(out.reset ? (out.status.message + "\n").c_str() : Summary(out.status).c_str(),
+               stdout);
     if (!opts.dry_run) base::LogInfo(out.status.message, {{"conversion", opts.name}});
     return out.exit_code;
   }

@@ -212,9 +212,6 @@ std::string FormatPlan(const Plan& plan) {
         << ClaimClass(o.spec) << ", access modes " << Modes(o.spec) << ", size " << Size(o.spec)
         << "\n";
   }
-  for (const auto& i : c.validation) {
-    out << "  " << i.severity << ": " << i.message << "\n";
-  }
   return out.str();
 }
 

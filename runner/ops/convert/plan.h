@@ -35,8 +35,8 @@ struct Plan {
 
 [[nodiscard]] base::Result<Plan> MakePlan(const content::Spool& spool, const PlanInput& in);
 
-// The plan as the text --dry-run prints: the mapping, every rewritten object with its old and
-// new class, access modes and size, then every validation result.
+// The plan as text: the mapping, then every rewritten object with its old and new class, access
+// modes and size (the validation results are the run's errors and warnings).
 std::string FormatPlan(const Plan& plan);
 
 }  // namespace cairn::ops::convert
