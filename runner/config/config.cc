@@ -10,7 +10,7 @@
 #include <memory>
 #include <vector>
 
-#include "config/provisioners_fields.h"
+#include "config/quantity.h"
 #include "config/toml_binder.h"
 
 namespace cairn::config {
@@ -355,6 +355,32 @@ const std::vector<Field<RestorePolicy>>& RestoreFields() {
 void FinishRestore(const internal::NamedEntry& entry, RestorePolicy& policy, Binder& b) {
   policy.name = entry.name;
   policy.origin = b.Origin(entry.pos);
+}
+
+// --- [provisioners."NAME"] (config/provisioners.h) ------------------------------------------
+
+const std::vector<Field<ProvisionerConfig>>& ProvisionerFields() {
+  using namespace internal;  // NOLINT: the field factories
+  using P = ProvisionerConfig;
+  static const auto* fields = new std::vector<Field<P>>{
+      OptionalBoolField("zonal", &P::zonal),
+      OptionalBoolField("multi_node", &P::multi_node),
+      OptionalBoolField("block_multi_attach", &P::block_multi_attach),
+      {"min_size",
+       [](const toml::node& n, P& out, Binder&, const std::string&) {
+         const auto* v = n.as_string();
+         if (v == nullptr) return TypeError("a string such as \"20Gi\"", n);
+         ASSIGN_OR_RETURN(uint64_t bytes, ParseQuantity(v->get()));
+         out.min_size = bytes;
+         return base::Status::Ok();
+       }},
+  };
+  return *fields;
+}
+
+void FinishProvisioner(const internal::NamedEntry& entry, ProvisionerConfig& p, Binder& b) {
+  p.name = entry.name;
+  p.origin = b.Origin(entry.pos);
 }
 
 std::string DefinedNames(const std::vector<std::string_view>& names) {
