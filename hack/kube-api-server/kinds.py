@@ -466,12 +466,8 @@ def validate(res, obj, old):
                 if not p.get("pathType"):
                     errs.append(field_required(f"spec.rules[{i}].http.paths[{j}].pathType",
                                                "pathType must be specified"))
-    if kind == "StorageClass" and not obj.get("provisioner"):
-        errs.append(field_required("provisioner"))
-    if kind == "StorageClass" and old is not None:
-        for f in ("provisioner", "parameters", "reclaimPolicy", "volumeBindingMode"):
-            if obj.get(f) != old.get(f):
-                errs.append(field_forbidden(f, "updates to " + f + " are forbidden."))
+    if kind == "StorageClass":
+        errs += _validate_storage_class(obj, old)
     if kind in ("RoleBinding", "ClusterRoleBinding"):
         ref = obj.get("roleRef") or {}
         if not ref.get("name"):
@@ -486,6 +482,29 @@ def validate(res, obj, old):
             errs.append(field_unsupported("spec.persistentVolumeReclaimPolicy", policy,
                                           ["Delete", "Recycle", "Retain"]))
     errs += batch_validation.errors(kind, obj) + rbac_validation.errors(kind, obj)
+    return errs
+
+
+def _validate_storage_class(obj, old):
+    """pkg/apis/storage/validation: ValidateStorageClass and ValidateStorageClassUpdate (after
+    the defaulting above: reclaimPolicy Delete, volumeBindingMode Immediate)."""
+    errs = []
+    if not obj.get("provisioner"):
+        errs.append(field_required("provisioner"))
+    if obj.get("reclaimPolicy") not in ("Delete", "Retain"):
+        errs.append(field_unsupported("reclaimPolicy", obj.get("reclaimPolicy"),
+                                      ["Delete", "Retain"]))
+    if obj.get("volumeBindingMode") not in ("Immediate", "WaitForFirstConsumer"):
+        errs.append(field_unsupported("volumeBindingMode", obj.get("volumeBindingMode"),
+                                      ["Immediate", "WaitForFirstConsumer"]))
+    if old is None:
+        return errs
+    for f in ("parameters", "provisioner", "reclaimPolicy"):
+        if obj.get(f) != old.get(f):
+            errs.append(field_forbidden(f, "updates to " + f + " are forbidden."))
+    if obj.get("volumeBindingMode") != old.get("volumeBindingMode"):
+        errs.append(field_invalid("volumeBindingMode", obj.get("volumeBindingMode"),
+                                  "field is immutable"))
     return errs
 
 

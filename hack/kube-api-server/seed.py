@@ -80,6 +80,37 @@ def baseline(api, port, git_version):
     load_objects(api, objs, "baseline")
 
 
+def zone_nodes(api, zones, git_version):
+    """--zones a,b,c: one worker Node per zone (cairn-worker-1, ...), labelled as cloud nodes
+    are (topology.kubernetes.io/zone and /region, the region being the zone without its last
+    letter and dash: eu-west-1a -> eu-west-1, cn-hangzhou-h -> cn-hangzhou), so the cluster is multi-zoned
+    for whoever reads its Nodes."""
+    objs = []
+    for i, zone in enumerate(zones, 1):
+        name = f"cairn-worker-{i}"
+        region = zone[:-1].rstrip("-") if len(zone) > 1 and zone[-1].isalpha() else zone
+        objs.append(
+            {"apiVersion": "v1", "kind": "Node",
+             "metadata": {"name": name,
+                          "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                                     "kubernetes.io/arch": "amd64",
+                                     "topology.kubernetes.io/zone": zone,
+                                     "topology.kubernetes.io/region": region}},
+             "spec": {"podCIDR": f"10.244.{i}.0/24", "podCIDRs": [f"10.244.{i}.0/24"]},
+             "status": {"capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+                        "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+                        "conditions": [{"type": "Ready", "status": "True",
+                                        "reason": "KubeletReady",
+                                        "message": "kubelet is posting ready status"}],
+                        "addresses": [{"type": "InternalIP", "address": f"10.0.{i}.10"},
+                                      {"type": "Hostname", "address": name}],
+                        "nodeInfo": {"kubeletVersion": git_version,
+                                     "kubeProxyVersion": git_version,
+                                     "operatingSystem": "linux", "architecture": "amd64",
+                                     "containerRuntimeVersion": "containerd://1.7.18"}}})
+    load_objects(api, objs, "zones")
+
+
 def read_manifests(path):
     """Documents of a file, or of every .yaml/.yml/.json file in a directory (recursively,
     in name order). `List` documents are expanded."""

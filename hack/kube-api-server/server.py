@@ -337,6 +337,8 @@ def main(argv=None):
     ap.add_argument("--no-controllers", action="store_true",
                     help="no namespace defaults, volume binding, workload status or events")
     ap.add_argument("--bare", action="store_true", help="no baseline objects at startup")
+    ap.add_argument("--zones", default="",
+                    help="ZONE,...: one worker Node per zone (a multi-zone cluster)")
     ap.add_argument("--namespace-deletion-delay", type=float, default=0.0,
                     help="seconds a deleted namespace stays Terminating")
     ap.add_argument("--client-ca", action="store_true",
@@ -377,6 +379,8 @@ def main(argv=None):
 
     if not args.bare:
         seed.baseline(api, actual, GIT_VERSION)
+    if args.zones:
+        seed.zone_nodes(api, [z for z in args.zones.split(",") if z], GIT_VERSION)
     paths = list(args.seed) + ([seed.SAMPLES] if args.samples else [])
     docs = []
     for p in paths:

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "config/quantity.h"
 #include "config/toml_binder.h"
 
 namespace cairn::config {
@@ -356,6 +357,32 @@ void FinishRestore(const internal::NamedEntry& entry, RestorePolicy& policy, Bin
   policy.origin = b.Origin(entry.pos);
 }
 
+// --- [provisioners."NAME"] (config/provisioners.h) ------------------------------------------
+
+const std::vector<Field<ProvisionerConfig>>& ProvisionerFields() {
+  using namespace internal;  // NOLINT: the field factories
+  using P = ProvisionerConfig;
+  static const auto* fields = new std::vector<Field<P>>{
+      OptionalBoolField("zonal", &P::zonal),
+      OptionalBoolField("multi_node", &P::multi_node),
+      OptionalBoolField("block_multi_attach", &P::block_multi_attach),
+      {"min_size",
+       [](const toml::node& n, P& out, Binder&, const std::string&) {
+         const auto* v = n.as_string();
+         if (v == nullptr) return TypeError("a string such as \"20Gi\"", n);
+         ASSIGN_OR_RETURN(uint64_t bytes, ParseQuantity(v->get()));
+         out.min_size = bytes;
+         return base::Status::Ok();
+       }},
+  };
+  return *fields;
+}
+
+void FinishProvisioner(const internal::NamedEntry& entry, ProvisionerConfig& p, Binder& b) {
+  p.name = entry.name;
+  p.origin = b.Origin(entry.pos);
+}
+
 std::string DefinedNames(const std::vector<std::string_view>& names) {
   std::string out;
   for (std::string_view n : names) out += (out.empty() ? "" : ", ") + std::string(n);
@@ -373,6 +400,8 @@ const std::vector<Field<Config>>& RootFields() {
                        FinishPolicy),
       NamedTablesField("restores", &Config::restores, &RestoreFields(), ValidatePolicyName,
                        FinishRestore),
+      NamedTablesField("provisioners", &Config::provisioners, &ProvisionerFields(),
+                       ValidateProvisionerName, FinishProvisioner),
   };
   return *fields;
 }

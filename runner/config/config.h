@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "config/policy.h"
+#include "config/provisioners.h"
 #include "config/restore_policy.h"
 #include "config/values.h"
 
@@ -108,6 +109,8 @@ struct Config {
   std::map<std::string, BackupPolicy> policies;  // [policies.NAME] (config/policy.h), by name
   // [restores.NAME] (config/restore_policy.h), by name; SelectRestorePolicy picks one.
   std::map<std::string, RestorePolicy> restores;
+  // [provisioners."NAME"] (config/provisioners.h): convert-run's provisioner capabilities.
+  std::map<std::string, ProvisionerConfig> provisioners;
   std::string path;  // the file it came from (as given to LoadConfig / ParseConfig)
 };
 

@@ -68,6 +68,9 @@ int main(int argc, char** argv) {
   flags.AddString("backup", "NAME", "the backup to restore (required)");
   flags.AddString("name", "NAME", "the restore name (default: <backup>-restore-<YYYYMMDDHHMMSS>)");
   flags.AddString("policy", "NAME", "a restore policy ([restores.NAME] in the config)");
+  flags.AddString("conversion", "NAME",
+                  "apply this conversion of the backup (convert-run): its PVCs, PVs and "
+                  "volumeClaimTemplates carry the converted classes, access modes and sizes");
   config::AddRestorePolicyFlags(flags);
   auto parsed = wiring::ParseInvocation(
       flags, argc, argv, [](const config::Config* cfg, const config::ParsedFlags& f) {
@@ -100,6 +103,12 @@ int main(int argc, char** argv) {
     return Usage(st.message());
   }
   opts.vault_name = inv.vault.vault.name;
+  opts.conversion = inv.flags.GetString("conversion");
+  if (!opts.conversion.empty()) {
+    if (auto st = vault::ValidateName(opts.conversion, "conversion name"); !st.ok()) {
+      return Usage(st.message());
+    }
+  }
   // The verified objects wait in an unlinked file there (memory stays flat); in memory when
   // no file can be made (a read-only root filesystem without an emptyDir on /tmp).
   const char* tmpdir = std::getenv("TMPDIR");

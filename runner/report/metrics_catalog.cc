@@ -266,4 +266,17 @@ MetricSet GcMetrics(const std::string& vault, const vault::RunStatus& run) {
   return m;
 }
 
+MetricSet ConversionMetrics(const std::string& vault, const vault::RunStatus& run) {
+  MetricSet m;
+  const Labels l = {{"vault", vault}};
+  LastRunFamilies(m, l, run, "convert");
+  m.Gauge("cairn_convert_last_rewritten_objects",
+          "PVCs, PVs and volumeClaimTemplates the last conversion rewrote.", l,
+          static_cast<double>(Get(run.counts, "rewritten")));
+  m.Gauge("cairn_convert_last_raised_sizes",
+          "Claims the last conversion raised to their provisioner's minimum size.", l,
+          static_cast<double>(Get(run.counts, "sizesRaised")));
+  return m;
+}
+
 }  // namespace cairn::report

@@ -59,6 +59,9 @@ MetricSet RestoreMetrics(const std::string& vault, const std::string& policy,
 // cairn_gc_*: the last gc run of `vault` (its counts and freed bytes).
 MetricSet GcMetrics(const std::string& vault, const vault::RunStatus& run);
 
+// cairn_convert_*: the last conversion of `vault` (objects rewritten, sizes raised).
+MetricSet ConversionMetrics(const std::string& vault, const vault::RunStatus& run);
+
 // "1" Completed / Available, "0.5" PartiallyFailed, "0" otherwise.
 double StatusValue(std::string_view phase);
 

@@ -29,26 +29,15 @@
 #include <vector>
 
 #include "config/policy.h"
+#include "content/entry_ref.h"
 #include "kube/discovery.h"
 
 namespace cairn::ops::restore {
 
-// One archive entry: an object of one resource in one stored version.
-struct EntryRef {
-  std::string group;  // "" for the core group ("core" in the path)
-  std::string resource;
-  std::string version;
-  std::string namespace_name;  // "" for cluster-scoped objects
-  std::string name;
-};
-
-// "resources/<group|core>/<resource>/<version>/namespaces/<ns>/<name>.json" or
-// "resources/<group|core>/<resource>/<version>/cluster/<name>.json" (runner/vault/FORMAT.md
-// §5.1); nullopt for anything else (metadata/backup.json, empty segments, garbage).
-std::optional<EntryRef> ParseEntryPath(std::string_view path);
-
-// The inverse of ParseEntryPath: the archive entry path of `e` (for messages and results).
-std::string EntryPath(const EntryRef& e);
+// Archive entries (content/entry_ref.h), by the names the restore has always used.
+using content::EntryPath;
+using content::EntryRef;
+using content::ParseEntryPath;
 
 // The restore policy, already validated (config/restore_policy.h).
 struct RestoreOptions {
@@ -96,7 +85,7 @@ std::optional<std::string> ChooseVersion(const std::vector<std::string>& stored_
 // --- Order ------------------------------------------------------------------------------------
 
 // "resource" for the core group, "resource.group" otherwise.
-std::string QualifiedResource(std::string_view group, std::string_view resource);
+using content::QualifiedResource;
 
 // The tier of the workloads-and-Services group in the default order, and of everything else.
 inline constexpr int kWorkloadTier = 15;

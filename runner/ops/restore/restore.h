@@ -42,6 +42,9 @@ struct Options {
   // Where the verified objects wait for the apply (an unlinked temporary file; ops/restore/
   // spool.h); "" keeps them in memory.
   std::string spool_dir;
+  // restore-run --conversion: a conversion of the backup (ops/restore/conversion.h) whose
+  // rewritten PVCs, PVs and volumeClaimTemplates replace the backed-up ones; "" for none.
+  std::string conversion;
 };
 
 struct Deps {

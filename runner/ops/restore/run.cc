@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "ops/restore/apply.h"
+#include "ops/restore/conversion.h"
 #include "ops/restore/restore.h"
 #include "ops/restore/target.h"
 #include "ops/restore/transform.h"
@@ -468,6 +469,13 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
                       problems.front().message + "); nothing was applied",
                   1);
   }
+  ConvertedSpecs converted;
+  if (!opts.conversion.empty()) {
+    auto loaded =
+        LoadConversion(deps.store, deps.layout, manifest->checksum, opts.conversion, opts.policy);
+    if (!loaded.ok()) return fail(loaded.status().message());
+    converted = std::move(*loaded);
+  }
   if (deps.cancel.load()) return cancelled("before anything was applied");
   if (auto partial = PartialBackupWarning(deps.store, deps.layout, opts.policy.backup_name);
       !partial.empty()) {
@@ -506,8 +514,8 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
                     plan_text.str() + std::to_string(crds.objects + planned.objects) + " objects\n";
     return finish(vault::kPhaseCompleted, "dry run: nothing applied", 0);
   }
-  TransformContext builtin_ctx{&opts.policy, {}, false, {}};
-  TransformContext custom_ctx{&opts.policy, {}, true, {}};
+  TransformContext builtin_ctx{&opts.policy, {}, false, {}, &converted};
+  TransformContext custom_ctx{&opts.policy, {}, true, {}, &converted};
   applying = true;
   ApplyShared shared;
   {

@@ -120,14 +120,31 @@ void TransformService(json& obj, const EntryRef& e, const TransformContext& ctx,
                    notes == nullptr ? nullptr : &notes->node_ports);
 }
 
-void TransformPvc(json& obj, const TransformContext& ctx) {
+// The spec a conversion rewrote for the object `key` of `specs`, or nullptr.
+const json* Converted(const TransformContext& ctx,
+                      std::map<std::string, json> ConvertedSpecs::*specs, const std::string& key) {
+  if (ctx.converted == nullptr) return nullptr;
+  const auto& m = ctx.converted->*specs;
+  auto it = m.find(key);
+  return it == m.end() ? nullptr : &it->second;
+}
+
+// The storage class mapping of an object: the conversion's for an object it rewrote.
+const Mapping& ClassMapping(const TransformContext& ctx, const json* converted) {
+  return converted != nullptr ? ctx.converted->storage_class_mapping
+                              : ctx.options->storage_class_mapping;
+}
+
+void TransformPvc(json& obj, const EntryRef& e, const TransformContext& ctx) {
   const RestoreOptions& o = *ctx.options;
+  const json* converted = Converted(ctx, &ConvertedSpecs::claims, e.namespace_name + "/" + e.name);
   json* annotations = Path(obj, {"metadata", "annotations"});
   MapString(annotations == nullptr ? nullptr : Member(*annotations, kLegacyStorageClass),
-            o.storage_class_mapping);
+            ClassMapping(ctx, converted));
+  if (converted != nullptr) obj["spec"] = *converted;
   json* spec = Member(obj, "spec");
   if (spec == nullptr || !spec->is_object()) return;
-  MapClaimSpec(spec, o);
+  if (converted == nullptr) MapClaimSpec(spec, o);
   const json* volume = Member(*spec, "volumeName");
   const bool pv_restored = volume != nullptr && volume->is_string() &&
                            ctx.restored_pvs.count(volume->get<std::string>()) > 0;
@@ -139,14 +156,17 @@ void TransformPvc(json& obj, const TransformContext& ctx) {
   for (std::string_view a : kPvcBindingAnnotations) Erase(annotations, a);
 }
 
-void TransformPv(json& obj, const RestoreOptions& o) {
+void TransformPv(json& obj, const EntryRef& e, const TransformContext& ctx) {
+  const RestoreOptions& o = *ctx.options;
+  const json* converted = Converted(ctx, &ConvertedSpecs::volumes, e.name);
   json* annotations = Path(obj, {"metadata", "annotations"});
   MapString(annotations == nullptr ? nullptr : Member(*annotations, kLegacyStorageClass),
-            o.storage_class_mapping);
+            ClassMapping(ctx, converted));
   for (std::string_view a : kBindCompletedAnnotations) Erase(annotations, a);
+  if (converted != nullptr) obj["spec"] = *converted;
   json* spec = Member(obj, "spec");
   if (spec == nullptr || !spec->is_object()) return;
-  MapClaimSpec(spec, o);
+  if (converted == nullptr) MapClaimSpec(spec, o);
   json* claim = Member(*spec, "claimRef");
   if (claim == nullptr || !claim->is_object()) return;
   claim->erase("uid");
@@ -154,12 +174,22 @@ void TransformPv(json& obj, const RestoreOptions& o) {
   MapNamespaceMember(Member(*claim, "namespace"), o);
 }
 
-void TransformStatefulSet(json& obj, const RestoreOptions& o) {
+void TransformStatefulSet(json& obj, const EntryRef& e, const TransformContext& ctx) {
   json* templates = Path(obj, {"spec", "volumeClaimTemplates"});
   if (templates == nullptr || !templates->is_array()) return;
   for (json& t : *templates) {
+    const json* name = Path(t, {"metadata", "name"});
+    const json* converted = Converted(
+        ctx, &ConvertedSpecs::templates,
+        ConvertedSpecs::TemplateKey(
+            e.namespace_name, e.name,
+            name != nullptr && name->is_string() ? name->get<std::string>() : std::string()));
+    if (converted != nullptr && t.is_object()) {
+      t["spec"] = *converted;
+      continue;
+    }
     json* spec = Member(t, "spec");
-    if (spec != nullptr && spec->is_object()) MapClaimSpec(spec, o);
+    if (spec != nullptr && spec->is_object()) MapClaimSpec(spec, *ctx.options);
   }
 }
 
@@ -303,11 +333,11 @@ void TransformKind(const EntryRef& e, json& obj, const TransformContext& ctx,
   if (core && e.resource == "services") {
     TransformService(obj, e, ctx, notes);
   } else if (core && e.resource == "persistentvolumeclaims") {
-    TransformPvc(obj, ctx);
+    TransformPvc(obj, e, ctx);
   } else if (core && e.resource == "persistentvolumes") {
-    TransformPv(obj, o);
+    TransformPv(obj, e, ctx);
   } else if (e.group == "apps" && e.resource == "statefulsets") {
-    TransformStatefulSet(obj, o);
+    TransformStatefulSet(obj, e, ctx);
   } else if (e.group == "batch" && e.resource == "jobs") {
     TransformJob(obj);
   } else if (e.group == "networking.k8s.io" && e.resource == "networkpolicies") {
@@ -448,6 +478,11 @@ base::Result<json> Transform(const EntryRef& e, json obj, const TransformContext
   if (!o.backup_name.empty()) (*labels)[std::string(kBackupNameLabel)] = o.backup_name;
   if (!o.restore_name.empty()) (*labels)[std::string(kRestoreNameLabel)] = o.restore_name;
   return obj;
+}
+
+std::string ConvertedSpecs::TemplateKey(std::string_view ns, std::string_view statefulset,
+                                        std::string_view name) {
+  return std::string(ns) + "/" + std::string(statefulset) + "/" + std::string(name);
 }
 
 std::vector<std::string> NoteWarnings(const TransformNotes& notes, const json& written) {

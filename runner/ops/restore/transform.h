@@ -59,6 +59,7 @@
 //     are non-empty.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -95,11 +96,25 @@ inline constexpr std::string_view kJobGeneratedLabels[] = {
     "batch.kubernetes.io/job-name",
 };
 
+// What a conversion (convert-run; restore-run --conversion) rewrote, by the object's identity
+// in the backup: the whole spec of PVCs ("ns/name"), of PVs (name) and of StatefulSet
+// volumeClaimTemplates (TemplateKey). Such a spec replaces the backed-up one, and the
+// restore's own storage_class_mapping and convert_to_access_modes do not apply to it (the
+// legacy storage-class annotation follows the conversion's mapping); everything else of the
+// transform still does (volumeName, claimRef, namespaces).
+struct ConvertedSpecs {
+  std::map<std::string, nlohmann::json> claims, volumes, templates;
+  std::vector<std::pair<std::string, std::string>> storage_class_mapping;
+  static std::string TemplateKey(std::string_view ns, std::string_view statefulset,
+                                 std::string_view name);
+};
+
 struct TransformContext {
-  const RestoreOptions* options = nullptr;  // required
-  std::set<std::string> restored_pvs;       // names of the PersistentVolumes this run creates
-  bool is_custom_resource = false;          // the resource is defined by a CRD
-  NodePortOwners target_node_ports;         // nodePorts the target holds (target.h)
+  const RestoreOptions* options = nullptr;    // required
+  std::set<std::string> restored_pvs;         // names of the PersistentVolumes this run creates
+  bool is_custom_resource = false;            // the resource is defined by a CRD
+  NodePortOwners target_node_ports;           // nodePorts the target holds (target.h)
+  const ConvertedSpecs* converted = nullptr;  // restore-run --conversion; null: none
 };
 
 // What Transform noted for the caller to report once the object is written.

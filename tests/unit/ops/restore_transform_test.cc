@@ -239,6 +239,49 @@ TEST(Transform, StorageClassAndAccessModesOnPvc) {
   EXPECT_EQ(out2["spec"]["accessModes"], json({"ReadOnlyMany", "ReadWriteOnce"}));
 }
 
+TEST(Transform, ConvertedSpecsReplaceTheBackedUpOnesAndTheFlagMappings) {
+  RestoreOptions o;
+  o.storage_class_mapping = {{"gp2", "standard"}, {"disk", "chained"}};
+  o.convert_to_access_modes = {{"ReadWriteOnce", "ReadWriteOncePod"}};
+  ConvertedSpecs converted;
+  converted.storage_class_mapping = {{"gp2", "disk"}};
+  converted.claims["shop/data"] = {{"accessModes", {"ReadWriteOnce"}},
+                                   {"storageClassName", "disk"},
+                                   {"volumeName", "pvc-123"},
+                                   {"resources", {{"requests", {{"storage", "20Gi"}}}}}};
+  converted.templates[ConvertedSpecs::TemplateKey("shop", "db", "pgdata")] = {
+      {"storageClassName", "disk"}, {"resources", {{"requests", {{"storage", "20Gi"}}}}}};
+  TransformContext ctx{&o, {}, false, {}, &converted};
+  json pvc = Pvc();
+  pvc["metadata"]["annotations"]["volume.beta.kubernetes.io/storage-class"] = "gp2";
+  auto out = Transform(Entry(kPvc), pvc, ctx);
+  ASSERT_TRUE(out.ok());
+  // The conversion's spec as it is (no chained flag mapping), minus what a restore always drops.
+  EXPECT_EQ((*out)["spec"], json::parse(R"({"accessModes": ["ReadWriteOnce"],
+      "storageClassName": "disk", "resources": {"requests": {"storage": "20Gi"}}})"));
+  EXPECT_EQ((*out)["metadata"]["annotations"]["volume.beta.kubernetes.io/storage-class"], "disk");
+  // A claim the conversion did not rewrite follows the flags.
+  auto other = Transform(
+      Entry("resources/core/persistentvolumeclaims/v1/namespaces/shop/other.json"), Pvc(), ctx);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ((*other)["spec"]["storageClassName"], "standard");
+  json sts = {
+      {"kind", "StatefulSet"},
+      {"metadata", {{"name", "db"}, {"namespace", "shop"}}},
+      {"spec",
+       {{"volumeClaimTemplates",
+         {{{"metadata", {{"name", "pgdata"}}},
+           {"spec",
+            {{"storageClassName", "gp2"}, {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}},
+          {{"metadata", {{"name", "logs"}}}, {"spec", {{"storageClassName", "gp2"}}}}}}}}};
+  auto s = Transform(Entry("resources/apps/statefulsets/v1/namespaces/shop/db.json"), sts, ctx);
+  ASSERT_TRUE(s.ok());
+  const json& t = (*s)["spec"]["volumeClaimTemplates"];
+  EXPECT_EQ(t[0]["spec"]["storageClassName"], "disk");
+  EXPECT_EQ(t[0]["spec"]["resources"]["requests"]["storage"], "20Gi");
+  EXPECT_EQ(t[1]["spec"]["storageClassName"], "standard");
+}
+
 TEST(Transform, PersistentVolume) {
   RestoreOptions o;
   o.namespace_mapping = {{"shop", "shop-copy"}};

@@ -215,6 +215,20 @@ TEST(GcMetrics, DeletionsFreedBytesAndReapedRunsOfTheRun) {
   EXPECT_EQ(Value(GcMetrics("v", run), "cairn_gc_last_status"), 0);
 }
 
+TEST(ConversionMetrics, RewrittenObjectsAndRaisedSizes) {
+  vault::RunStatus run;
+  run.phase = std::string(vault::kPhaseCompleted);
+  run.counts = {{"rewritten", 5}, {"sizesRaised", 2}};
+  run.AddWarning("cluster", "raised");
+  MetricSet m = ConversionMetrics("v", run);
+  EXPECT_EQ(Value(m, "cairn_convert_last_status"), 1);
+  EXPECT_EQ(Value(m, "cairn_convert_last_rewritten_objects"), 5);
+  EXPECT_EQ(Value(m, "cairn_convert_last_raised_sizes"), 2);
+  EXPECT_EQ(Value(m, "cairn_convert_last_warnings"), 1);
+  run.phase = std::string(vault::kPhaseFailed);
+  EXPECT_EQ(Value(ConversionMetrics("v", run), "cairn_convert_last_status"), 0);
+}
+
 TEST(BackupMetrics, FailureInfoIsBoundedToTheMostRecent) {
   std::vector<vault::BackupEntry> catalog;
   for (int i = 0; i < 15; ++i) {

@@ -1,4 +1,4 @@
-#include "ops/restore/spool.h"
+#include "content/spool.h"
 
 #include <fcntl.h>
 #include <sys/statvfs.h>
@@ -11,7 +11,7 @@
 
 #include "io/zstd.h"
 
-namespace cairn::ops::restore {
+namespace cairn::content {
 namespace {
 
 // A chunk is a sequence of records; a record is four length-prefixed fields (4-byte little
@@ -198,4 +198,4 @@ void Spool::Release(const ResourceKey& key) {
   }
 }
 
-}  // namespace cairn::ops::restore
+}  // namespace cairn::content

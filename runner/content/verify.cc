@@ -1,4 +1,4 @@
-#include "ops/restore/verify.h"
+#include "content/verify.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -7,12 +7,12 @@
 #include <tuple>
 
 #include "archive/tar.h"
+#include "content/entry_ref.h"
 #include "io/hash.h"
 #include "io/zstd.h"
-#include "ops/restore/plan.h"
 #include "vault/status.h"
 
-namespace cairn::ops::restore {
+namespace cairn::content {
 namespace {
 
 using base::Status;
@@ -467,4 +467,4 @@ std::string PartialBackupWarning(store::ObjectStore& store, const vault::Layout&
          "); what it could not back up is not in it and is not restored";
 }
 
-}  // namespace cairn::ops::restore
+}  // namespace cairn::content
