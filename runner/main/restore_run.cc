@@ -81,7 +81,9 @@ int main(int argc, char** argv) {
 
   const std::string backup = inv.flags.GetString("backup");
   if (backup.empty()) return Usage("--backup NAME is required");
-  if (auto st = vault::ValidateName(backup, "backup name"); !st.ok()) return Usage(st.message());
+  if (auto st = vault::ValidateName(backup, "backup name"); !st.ok()) {
+    return Usage("--backup: " + st.message());
+  }
   auto base_policy = config::SelectRestorePolicy(inv.config ? &*inv.config : nullptr,
                                                  inv.flags.GetString("policy"));
   if (!base_policy.ok()) return Usage(base_policy.status().message());
@@ -96,7 +98,7 @@ int main(int argc, char** argv) {
     opts.policy.restore_name = backup + "-restore-" + base::FormatCompact(clock.Now());
   }
   if (auto st = vault::ValidateName(opts.policy.restore_name, "restore name"); !st.ok()) {
-    return Usage(st.message());
+    return Usage((inv.flags.GetString("name").empty() ? "" : "--name: ") + st.message());
   }
   opts.vault_name = inv.vault.vault.name;
   // The verified objects wait in an unlinked file there (memory stays flat); in memory when
