@@ -75,6 +75,14 @@ Result<TimePoint> ParseRfc3339(std::string_view s) {
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   std::time_t tt = timegm(&tm);
+  // A TimePoint counts int64 nanoseconds: 1677-09-21 to 2262-04-11. A time beyond (a forged or
+  // damaged document) would overflow in the conversion, so it is refused.
+  constexpr auto kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(TimePoint::duration::max());
+  if (tt >= kLimit.count() || tt <= -kLimit.count()) {
+    return Error(Code::kInvalidArgument,
+                 "invalid timestamp '" + str + "': out of range (1677-09-22 to 2262-04-11)");
+  }
   return std::chrono::system_clock::from_time_t(tt);
 }
 

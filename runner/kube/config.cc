@@ -81,7 +81,7 @@ std::string Join(const std::vector<std::string>& v, std::string_view sep) {
 
 // yaml-cpp accessors that never throw for a missing or mistyped key.
 std::string Str(const YAML::Node& n, const char* key) {
-  if (!n.IsMap()) return "";
+  if (!n.IsDefined() || !n.IsMap()) return "";  // IsMap throws on a node that is not there
   const YAML::Node v = n[key];
   return v && v.IsScalar() ? v.Scalar() : "";
 }
@@ -126,9 +126,20 @@ Status AddEntries(const YAML::Node& root, const char* list, const char* body_key
                                                "' has no name (line " +
                                                std::to_string(item.Mark().line + 1) + ")");
     }
+    // An entry without its body ("contxt:" for "context:") has no settings, as in client-go;
+    // a body that is not a mapping is refused here, where the entry is known.
+    // (A node that is not there must not be assigned to: yaml-cpp throws.)
+    const YAML::Node given = item[body_key];
+    const YAML::Node body =
+        given.IsDefined() && !given.IsNull() ? given : YAML::Node(YAML::NodeType::Map);
+    if (!body.IsMap()) {
+      return Error(Code::kInvalidArgument, "kubeconfig '" + file + "': " + field +
+                                               ": must be a mapping (" + std::string(list) +
+                                               " entry \"" + name + "\")");
+    }
     // The first file that defines a name wins, as in client-go's merge.
     const std::string label = std::string(body_key) + " \"" + name + "\"";
-    if (out->emplace(name, Entry{item[body_key], file, field, label}).second && names) {
+    if (out->emplace(name, Entry{body, file, field, label}).second && names) {
       names->push_back(name);
     }
   }

@@ -129,7 +129,9 @@ int main(int argc, char** argv) {
     opts.name = ops::backup::ScheduledName(policy_name, clock.Now());
     opts.from_schedule = true;
   }
-  if (auto st = vault::ValidateName(opts.name, "backup name"); !st.ok()) return Usage(st.message());
+  if (auto st = vault::ValidateName(opts.name, "backup name"); !st.ok()) {
+    return Usage((opts.from_schedule ? "" : "--name: ") + st.message());
+  }
 
   // SIGTERM, SIGINT and the timeout stop the data path; status writes after it must still work.
   wiring::RunControl control(opts.policy.timeout);

@@ -185,6 +185,9 @@ int main(int argc, char** argv) {
   if (all && (!inv.config || inv.config->vaults.empty())) {
     return Usage("--all-vaults needs a config that defines vaults");
   }
+  if (base::Status st = wiring::KubeconfigProblem(inv); !st.ok()) {
+    return Usage(base::Redact(st.ToString()));
+  }
   std::vector<std::string> warnings;
   std::unique_ptr<kube::Client> kube = wiring::OpenCluster(inv, &warnings);
   report::Identity id;
@@ -195,7 +198,9 @@ int main(int argc, char** argv) {
 
   std::vector<ops::gc::DeleteRequest> requests;
   if (std::string b = inv.flags.GetString("delete"); !b.empty()) {
-    if (auto st = vault::ValidateName(b, "backup name"); !st.ok()) return Usage(st.message());
+    if (auto st = vault::ValidateName(b, "backup name"); !st.ok()) {
+      return Usage("--delete: " + st.message());
+    }
     requests.push_back({"", b, ""});
     opts.plan.only_requests = true;
   } else if (kube) {

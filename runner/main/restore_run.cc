@@ -84,7 +84,9 @@ int main(int argc, char** argv) {
 
   const std::string backup = inv.flags.GetString("backup");
   if (backup.empty()) return Usage("--backup NAME is required");
-  if (auto st = vault::ValidateName(backup, "backup name"); !st.ok()) return Usage(st.message());
+  if (auto st = vault::ValidateName(backup, "backup name"); !st.ok()) {
+    return Usage("--backup: " + st.message());
+  }
   auto base_policy = config::SelectRestorePolicy(inv.config ? &*inv.config : nullptr,
                                                  inv.flags.GetString("policy"));
   if (!base_policy.ok()) return Usage(base_policy.status().message());
@@ -100,7 +102,7 @@ int main(int argc, char** argv) {
         vault::DerivedName(backup, "-restore-" + base::FormatCompact(clock.Now()));
   }
   if (auto st = vault::ValidateName(opts.policy.restore_name, "restore name"); !st.ok()) {
-    return Usage(st.message());
+    return Usage((inv.flags.GetString("name").empty() ? "" : "--name: ") + st.message());
   }
   opts.vault_name = inv.vault.vault.name;
   opts.conversion = inv.flags.GetString("conversion");

@@ -5,7 +5,6 @@
 #include <cstdlib>
 
 #include "base/log.h"
-#include "kube/config.h"
 #include "main/metrics.h"
 #include "main/wiring.h"
 #include "report/identity.h"
@@ -33,17 +32,6 @@ int List(store::ObjectStore& store, const wiring::Invocation& inv) {
                         : ops::vault_check::FormatBackupList(*listing, now);
   std::fputs(base::Redact(out).c_str(), stdout);
   return wiring::kExitOk;
-}
-
-// A kubeconfig that is given but wrong (a missing file, an unreadable client key) is an
-// invocation error, as in the other executables; a cluster that cannot be reached, or a pod
-// without its service account, stays a warning of the check.
-base::Status KubeconfigProblem(const wiring::Invocation& inv) {
-  const char* in_pod = std::getenv("KUBERNETES_SERVICE_HOST");
-  if (inv.settings.kubeconfig.empty() && !(in_pod && *in_pod)) return base::Status::Ok();
-  auto cfg = kube::LoadClusterConfig({inv.settings.kubeconfig, inv.settings.context});
-  if (cfg.ok() || cfg.status().code() != base::Code::kInvalidArgument) return base::Status::Ok();
-  return cfg.status();
 }
 
 // cairn_vault_* (report/metrics_catalog.h); the catalog is listed only when they go somewhere.
@@ -85,7 +73,7 @@ int main(int argc, char** argv) {
   // retry_timeout is set explicitly (the runs keep their longer default to ride out outages).
   if (!inv.settings.retry_timeout_given) inv.settings.retry_timeout = kCheckRetryTimeout;
   const config::VaultConfig& vc = inv.vault.vault;
-  if (base::Status st = KubeconfigProblem(inv); !st.ok()) {
+  if (base::Status st = wiring::KubeconfigProblem(inv); !st.ok()) {
     std::fprintf(stderr, "vault-check: %s\n", base::Redact(st.ToString()).c_str());
     return wiring::kExitUsage;
   }

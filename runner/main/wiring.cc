@@ -124,6 +124,14 @@ std::unique_ptr<kube::Client> OpenCluster(const Invocation& inv, std::vector<std
   return std::move(client).value();
 }
 
+base::Status KubeconfigProblem(const Invocation& inv) {
+  const config::ResolvedSettings& s = inv.settings;
+  if (s.kubeconfig.empty() && Env("KUBERNETES_SERVICE_HOST").empty()) return base::Status::Ok();
+  auto cfg = kube::LoadClusterConfig({s.kubeconfig, s.context});
+  if (cfg.ok() || cfg.status().code() != base::Code::kInvalidArgument) return base::Status::Ok();
+  return cfg.status();
+}
+
 vault::Layout LayoutFor(const config::VaultConfig& v) {
   return vault::Layout(v.location.scheme == config::VaultUrl::Scheme::kS3 ? v.location.prefix : "");
 }

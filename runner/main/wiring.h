@@ -84,6 +84,12 @@ kube::ClientOptions KubeClientOptions(const config::ResolvedSettings& settings,
 std::unique_ptr<kube::Client> OpenCluster(const Invocation& inv, std::vector<std::string>* warnings,
                                           const Bounds& bounds = {});
 
+// A kubeconfig that is given but wrong (a missing file, an unreadable client key, not YAML) is
+// an invocation error (exit 2) even for the executables that only report to a cluster
+// (vault-check, gc); a cluster that cannot be reached, or a pod without its service account,
+// stays a warning of the run (OpenCluster).
+base::Status KubeconfigProblem(const Invocation& inv);
+
 vault::Layout LayoutFor(const config::VaultConfig& vault);
 
 // "file:///x" or "s3://bucket/prefix (endpoint ...)" for messages.

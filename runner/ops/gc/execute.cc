@@ -90,6 +90,10 @@ Status AbandonBackup(ExecContext& ctx, const BackupDecision& d, const vault::Run
     return Status::Ok();
   }
   if (ctx.store.Head(ctx.layout.ManifestKey(d.name)).ok()) return Status::Ok();
+  // Objects and uploads first, the status last: a gc stopped in between leaves an InProgress run
+  // whose heartbeat is lost, which the next gc abandons again. Marked Failed first, its partial
+  // objects would stay for good (a Failed run is kept by its TTL or retention, objects and all).
+  RETURN_IF_ERROR(DeleteContents(ctx, d, false));
   st.phase = std::string(vault::kPhaseFailed);
   st.message = d.reason;
   st.completion_time = ctx.now;
@@ -102,7 +106,7 @@ Status AbandonBackup(ExecContext& ctx, const BackupDecision& d, const vault::Run
         report::Event{"Warning", "BackupAbandoned", "backup " + d.name + ": " + d.reason});
     if (!told.ok()) warnings->push_back(told.message());
   }
-  return DeleteContents(ctx, d, false);
+  return Status::Ok();
 }
 
 Status AbandonRestore(ExecContext& ctx, const RunDecision& r, const vault::RunStatus& gc,

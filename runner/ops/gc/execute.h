@@ -26,9 +26,10 @@ struct ExecContext {
 // other object and pending upload of its directory, then status.json.
 [[nodiscard]] base::Status DeleteBackup(ExecContext& ctx, const BackupDecision& d);
 
-// Abandoned backup: status Failed with the heartbeat reason (unless the run came back to life
-// since the plan), then its objects but status.json and its pending uploads go. `warnings`
-// receives what could not be told to the cluster.
+// Abandoned backup (unless the run came back to life since the plan): its objects but
+// status.json and its pending uploads go, then the status says Failed with the heartbeat reason
+// (in that order, so a gc stopped in between leaves a run the next gc abandons again).
+// `warnings` receives what could not be told to the cluster.
 [[nodiscard]] base::Status AbandonBackup(ExecContext& ctx, const BackupDecision& d,
                                          const vault::RunStatus& gc,
                                          std::vector<std::string>* warnings);

@@ -16,6 +16,18 @@ TEST(Clock, Rfc3339RoundTrip) {
   EXPECT_FALSE(ParseRfc3339("2026-11-21T04:48:07+02:00").ok());
 }
 
+TEST(Clock, Rfc3339RefusesTimesATimePointCannotHold) {
+  // int64 nanoseconds end at 2262-04-11T23:47:16Z; beyond, the conversion would overflow.
+  EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2262-04-10T00:00:00Z")), "2262-04-10T00:00:00Z");
+  for (const char* t : {"2620-11-21T04:48:00Z", "2262-04-12T00:00:00Z", "9999-12-31T23:59:59Z",
+                        "1677-01-01T00:00:00Z", "-999-01-01T00:00:00Z"}) {
+    auto parsed = ParseRfc3339(t);
+    ASSERT_FALSE(parsed.ok()) << t;
+    EXPECT_NE(parsed.status().message().find("out of range"), std::string::npos)
+        << parsed.status().message();
+  }
+}
+
 TEST(Clock, ParseDuration) {
   EXPECT_EQ(*ParseDuration("90s"), Duration(90s));
   EXPECT_EQ(*ParseDuration("6h30m"), Duration(6h + 30min));

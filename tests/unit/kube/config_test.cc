@@ -216,6 +216,31 @@ TEST(KubeconfigTest, MalformedYamlNamesFileAndLine) {
       << c.status().message();
 }
 
+// An entry without its body (a misspelt "context:") or with a body that is not a mapping is an
+// error naming the entry, never an exception escaping from yaml-cpp (found by the kubeconfig
+// fuzz target: tests/fuzz/corpus/kubeconfig/regression-3db82d5ee008dd0a).
+TEST(KubeconfigTest, EntryWithoutOrWithAMalformedBodyIsAnError) {
+  const std::string head =
+      "clusters:\n- name: lab\n  cluster: {server: 'https://k:6443'}\n"
+      "users:\n- name: admin\n  user: {token: t}\ncurrent-context: lab\ncontexts:\n- name: lab\n";
+  std::string path = ::testing::TempDir() + "entry-body-kubeconfig.yaml";
+  std::ofstream(path) << head << "  contoxt: {cluster: lab, user: admin}\n";
+  auto c = LoadClusterConfig({path, ""});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), base::Code::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("of context \"lab\" not found in kubeconfig '" + path),
+            std::string::npos)
+      << c.status().message();
+
+  std::ofstream(path, std::ios::trunc) << head << "  context: lab\n";
+  c = LoadClusterConfig({path, ""});
+  std::filesystem::remove(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "kubeconfig '" + path +
+                                      "': contexts[0].context: must be a mapping (contexts entry "
+                                      "\"lab\")");
+}
+
 TEST(KubeconfigTest, ExecV1) {
   auto c = LoadClusterConfig({kData + "exec-v1.yaml", ""});
   ASSERT_TRUE(c.ok()) << c.status().ToString();

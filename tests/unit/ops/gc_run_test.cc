@@ -200,6 +200,37 @@ TEST_F(GcRun, AbandonedRunBecomesFailedAndLosesItsObjectsAndUploads) {
   (*sink)->Abort();
 }
 
+// A gc stopped between the steps of abandoning a run (a kill, or here a failing delete) leaves
+// what the next gc finishes: the objects go before the status says Failed. (Found by
+// tests/integration/crash_test.py: marked Failed first, the run kept its objects for good.)
+TEST_F(GcRun, AnAbandonedRunStoppedMidwayIsFinishedByTheNextGc) {
+  AddBackup("dead", "InProgress", false, clock_.Now() - std::chrono::hours(1));
+  store_.fault = [&](std::string_view op, std::string_view key) -> base::Status {
+    if (op == "delete" && key.find("backups/dead/") != std::string_view::npos) {
+      return base::Error(base::Code::kUnavailable, "injected");
+    }
+    return base::Status::Ok();
+  };
+  Outcome out = RunGc();
+  EXPECT_EQ(out.exit_code, 3);
+  auto st = vault::ReadStatus(store_.inner(), "p/backups/dead/status.json");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->phase, "InProgress");
+
+  store_.fault = nullptr;
+  Outcome next = RunGc();
+  EXPECT_EQ(next.exit_code, 0) << next.status.message;
+  EXPECT_EQ(next.status.counts["abandonedRuns"], 1);
+  st = vault::ReadStatus(store_.inner(), "p/backups/dead/status.json");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->phase, "Failed");
+  std::set<std::string> left;
+  for (const auto& k : Keys()) {
+    if (k.find("backups/dead/") != std::string::npos) left.insert(k);
+  }
+  EXPECT_EQ(left, std::set<std::string>{"p/backups/dead/status.json"});
+}
+
 TEST_F(GcRun, ReadLeaseBlocksDeleteAndDryRunChangesNothing) {
   AddBackup("b", "Completed", true, clock_.Now());
   ASSERT_TRUE(vault::WriteReadLease(store_.inner(), layout_, "b", "restore", "r1", {},
