@@ -6,6 +6,7 @@ import time
 import kinds
 import labelsel
 import openapi
+import rbac
 import yamlmini
 from apply import server_side_apply
 from controllers import Controllers
@@ -78,6 +79,8 @@ class Api(Writer, Controllers, EndpointsControllers, Subresources):
         self.store = store
         self.admin = admin
         self.options = options
+        self.authorizer = rbac.Authorizer(store)
+        self.sa_tokens = {}  # TokenRequest tokens -> (namespace, ServiceAccount name)
 
     # -- top level ---------------------------------------------------------------------------
     def dispatch(self, req):
@@ -173,6 +176,7 @@ class Api(Writer, Controllers, EndpointsControllers, Subresources):
             raise method_not_allowed()
         if self.admin.forbidden(verb, group, plural + (f"/{sub}" if sub else ""), ns, name):
             raise rbac_forbidden(req.user, verb, plural, group, sub, name, ns)
+        self.authorize(req, verb, group, plural, sub, ns, name)
         if res.virtual:
             return self.review(req, res)
         dry = req.q("dryRun")
@@ -447,6 +451,14 @@ class Api(Writer, Controllers, EndpointsControllers, Subresources):
             stored, _, headers = self.write(req, res, old, obj, sub, dry)
             return Response(200, self.view(res, stored), headers=headers)
 
+    def authorize(self, req, verb, group, plural, sub, ns, name):
+        """RBAC for ServiceAccount tokens (rbac.py); other users are not restricted."""
+        if rbac.service_account(req.user) is None:
+            return
+        a = rbac.Attributes(verb, req.path, group, plural, sub, ns or "", name or "")
+        if not self.authorizer.allows(req.user, req.groups, a):
+            raise rbac_forbidden(req.user, verb, plural, group, sub, name, ns)
+
     def patch(self, req, res, ns, name, sub, dry):
         ptype = (req.header("content-type") or "").split(";")[0].strip().lower()
         allowed = PATCH_TYPES if res.builtin else [t for t in PATCH_TYPES if "strategic" not in t]
@@ -456,6 +468,8 @@ class Api(Writer, Controllers, EndpointsControllers, Subresources):
         with self.store.lock:
             old = self.store.get(res.storage_key, ns, name)
             if ptype == "application/apply-patch+yaml":
+                if old is None:  # an apply that creates is also a create (handlers/patch.go)
+                    self.authorize(req, "create", res.group, res.plural, sub, ns, name)
                 return self.apply(req, res, ns, name, sub, old, body, dry)
             if old is None:
                 raise not_found(res.plural, res.group, name)

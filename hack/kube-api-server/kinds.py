@@ -6,6 +6,8 @@ import binascii
 import datetime
 import re
 
+import batch_validation
+import rbac_validation
 from errors import (bad_request, field_forbidden, field_invalid, field_required,
                     field_unsupported)
 from patch import deepcopy
@@ -254,12 +256,15 @@ def default(kind, obj, ctx):
         _add_finalizer(obj, "kubernetes.io/pv-protection", ctx)
     elif kind == "Secret":
         _setdefault(obj, "type", "Opaque")
+        _canonical_base64(obj, "data")
         string_data = obj.pop("stringData", None)
         if string_data:
             data = obj.setdefault("data", {}) or {}
             for k, v in string_data.items():
                 data[k] = base64.b64encode(str(v).encode()).decode()
             obj["data"] = data
+    elif kind == "ConfigMap":
+        _canonical_base64(obj, "binaryData")
     elif kind == "Namespace":
         obj["metadata"].setdefault("labels", {})
         obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = obj["metadata"].get("name")
@@ -273,6 +278,19 @@ def default(kind, obj, ctx):
         _setdefault(obj, "volumeBindingMode", "Immediate")
     elif kind == "Ingress":
         obj.setdefault("status", {}).setdefault("loadBalancer", {})
+
+
+def _canonical_base64(obj, field):
+    """[]byte fields are decoded by Go's encoding/base64, which skips '\\r' and '\\n' (kustomize
+    folds a long Secret value over lines), and read back in canonical form. Values that do not
+    decode are left for validate() to refuse."""
+    for k, v in (obj.get(field) or {}).items():
+        if isinstance(v, str) and ("\n" in v or "\r" in v):
+            try:
+                raw = base64.b64decode(v.replace("\n", "").replace("\r", ""), validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            obj[field][k] = base64.b64encode(raw).decode()
 
 
 def _add_finalizer(obj, name, ctx):
@@ -289,6 +307,9 @@ def default_job(spec, job):
     _setdefault(spec, "completionMode", "NonIndexed")
     _setdefault(spec, "suspend", False)
     _setdefault(spec, "podReplacementPolicy", "TerminatingOrFailed")
+    for rule in (spec.get("podFailurePolicy") or {}).get("rules") or []:
+        for pattern in (rule or {}).get("onPodConditions") or []:
+            _setdefault(pattern, "status", "True")  # SetDefaults_PodFailurePolicy...Pattern
     t = spec.get("template")
     if isinstance(t, dict):
         t.setdefault("metadata", {}).setdefault("creationTimestamp", None)
@@ -464,6 +485,7 @@ def validate(res, obj, old):
         if policy not in ("Retain", "Delete", "Recycle"):
             errs.append(field_unsupported("spec.persistentVolumeReclaimPolicy", policy,
                                           ["Delete", "Recycle", "Retain"]))
+    errs += batch_validation.errors(kind, obj) + rbac_validation.errors(kind, obj)
     return errs
 
 

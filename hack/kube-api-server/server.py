@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import rbac  # noqa: E402
 import seed  # noqa: E402
 from admin import Admin  # noqa: E402
 from discovery import Registry  # noqa: E402
@@ -179,6 +180,10 @@ class Handler(BaseHTTPRequestHandler):
             if hmac.compare_digest(auth[7:].strip().encode(), self.server.token.encode()):
                 self.groups = ["system:masters"]
                 return self.server.user
+            sa = self.server.api.sa_tokens.get(auth[7:].strip())
+            if sa:  # a TokenRequest token: RBAC applies (rbac.py)
+                self.groups = rbac.sa_groups(sa[0])
+                return f"{rbac.SA_PREFIX}{sa[0]}:{sa[1]}"
         try:
             cert = self.request.getpeercert()
         except (ValueError, AttributeError):

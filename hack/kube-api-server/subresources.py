@@ -81,5 +81,6 @@ class Subresources:
         body["metadata"]["namespace"] = ns
         body.setdefault("spec", {})["expirationSeconds"] = exp
         body["status"] = {"token": token, "expirationTimestamp": kinds.now()}
+        self.sa_tokens[token] = (ns, name)  # authenticates as the ServiceAccount (rbac.py)
         body.update(kind="TokenRequest", apiVersion="authentication.k8s.io/v1")
         return self.respond(201, body)

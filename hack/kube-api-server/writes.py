@@ -7,6 +7,7 @@ import uuid
 
 import crd as crdmod
 import kinds
+import podsecurity
 import quota
 import services
 from apply import field_set, track_update
@@ -206,6 +207,19 @@ class Writer:
                                        "deleted")])
         return new
 
+    def _pod_security(self, sres, obj):
+        """Pod Security admission (podsecurity.py): Pods refused, workloads warned."""
+        ns = obj["metadata"].get("namespace")
+        if not ns:
+            return
+        message, warns = podsecurity.check(sres.kind, obj,
+                                           self.store.get(("", "namespaces"), "", ns))
+        if message:
+            raise forbidden(sres.plural, sres.group, obj["metadata"].get("name", ""), message)
+        _, warnings = getattr(self, "_field_validation", ("Warn", None))
+        if warns and warnings is not None:
+            warnings.extend(warns)
+
     def _defaults_and_validation(self, res, sres, old, new):
         meta = new["metadata"]
         errs = kinds.meta_errors(meta)
@@ -216,6 +230,8 @@ class Writer:
                 crdmod.validate_crd(new, old)
                 new["status"] = crdmod.crd_status(new, (old or {}).get("status"))
             errs += kinds.validate(sres, new, old)
+            if not errs:
+                self._pod_security(sres, new)
         else:
             schema_res = self.registry.lookup(res.group, res.version, res.plural) or sres
             pruned = []

@@ -155,6 +155,12 @@ Field<BackupPolicy> PolicyDurationField(std::string_view key,
           }};
 }
 
+base::Status BindHeartbeatInterval(const toml::node& n, BackupPolicy& out, Binder&,
+                                   const std::string&) {
+  ASSIGN_OR_RETURN(out.heartbeat_interval, internal::PositiveDuration(n));
+  return CheckHeartbeatInterval(out.heartbeat_interval);
+}
+
 Field<BackupPolicy> KeepField(std::string_view key, int Retention::*member) {
   return {key, [member](const toml::node& n, BackupPolicy& out, Binder&, const std::string&) {
             ASSIGN_OR_RETURN(int64_t v, internal::IntInRange(n, -1, kMaxKeepCount));
@@ -222,7 +228,7 @@ const std::vector<Field<BackupPolicy>>& PolicyFields() {
       KeepField("keep_yearly", &Retention::keep_yearly),
       {"keep_within", BindKeepWithin},
       KeepField("keep_failed_last", &Retention::keep_failed_last),
-      PolicyDurationField("heartbeat_interval", &BackupPolicy::heartbeat_interval),
+      {"heartbeat_interval", BindHeartbeatInterval},
   };
   return *fields;
 }

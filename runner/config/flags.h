@@ -1,6 +1,6 @@
 // config/flags: the command line of a cairn executable.
 //
-// A FlagSet starts with the common flags every executable takes (ARCHITECTURE.md §1: --config,
+// A FlagSet starts with the common flags every executable takes (docs/configuration.md: --config,
 // --vault, --url, --endpoint, --region, --path-style, --ca-file, --kubeconfig, --context,
 // --kube-qps, --kube-burst, --output, --log-format, --pushgateway, --metrics-file, --timeout,
 // --retry-timeout, --dry-run, --help,

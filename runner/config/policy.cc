@@ -509,6 +509,14 @@ base::Result<std::vector<std::string>> SplitOrSelectors(std::string_view value) 
   return out;
 }
 
+base::Status CheckHeartbeatInterval(base::Duration d) {
+  if (d >= std::chrono::seconds(1) && d <= kMaxHeartbeatInterval) return base::Status::Ok();
+  return Error(Code::kInvalidArgument,
+               "heartbeat interval '" + base::FormatDuration(d) +
+                   "' must be from 1s to 5m (a third of the 15m after which a silent run is "
+                   "taken for abandoned)");
+}
+
 base::Result<BackupPolicy> PolicyFromFlags(const ParsedFlags& flags, const BackupPolicy& base) {
   BackupPolicy p = base;
   auto wrap = [](std::string_view flag, const base::Status& st) {
@@ -555,7 +563,10 @@ base::Result<BackupPolicy> PolicyFromFlags(const ParsedFlags& flags, const Backu
   if (flags.Has("compression-level")) {
     p.compression_level = static_cast<int>(flags.GetInt("compression-level"));
   }
-  if (auto hb = flags.GetDuration("heartbeat-interval")) p.heartbeat_interval = *hb;
+  if (auto hb = flags.GetDuration("heartbeat-interval")) {
+    if (auto st = CheckHeartbeatInterval(*hb); !st.ok()) return wrap("heartbeat-interval", st);
+    p.heartbeat_interval = *hb;
+  }
   return p;
 }
 

@@ -43,6 +43,11 @@ inline constexpr base::Duration kDefaultPolicyTimeout = std::chrono::minutes(60)
 inline constexpr base::Duration kMinScheduleInterval = std::chrono::minutes(1);
 inline constexpr int kDefaultCompressionLevel = 3;
 inline constexpr base::Duration kDefaultHeartbeatInterval = std::chrono::seconds(30);
+// At most a third of the 15 minutes after which gc and vault-check take a silent run for
+// abandoned (vault::kStaleHeartbeat), so a live run never looks abandoned.
+inline constexpr base::Duration kMaxHeartbeatInterval = std::chrono::minutes(5);
+// Ok when `d` is from 1s to kMaxHeartbeatInterval.
+base::Status CheckHeartbeatInterval(base::Duration d);
 inline constexpr int kMinCompressionLevel = 1;
 inline constexpr int kMaxCompressionLevel = 19;
 

@@ -242,6 +242,17 @@ base::Status ValidateHttpUrl(std::string_view url) {
                  "invalid url '" + in + "': contains a space or control character");
   }
   const size_t host_end = url.find_first_of("/?#", host_start);
+  if (url.substr(host_start, host_end - host_start).find('@') != std::string_view::npos) {
+    // The URL is not echoed: what precedes '@' is a user name and, usually, a password.
+    return Error(Code::kInvalidArgument,
+                 "invalid url: credentials in a URL are not accepted, they would show in logs "
+                 "and in the Job's spec\nHINT: put user:password in a file (a mounted Secret) "
+                 "named by [metrics] basic_auth_file");
+  }
+  if (url.find_first_of("?#") != std::string_view::npos) {
+    return Error(Code::kInvalidArgument,
+                 "invalid url '" + in + "': a query or fragment is not accepted");
+  }
   if (url.substr(host_start, host_end - host_start).empty()) {
     return Error(Code::kInvalidArgument, "invalid url '" + in + "': no host");
   }

@@ -93,7 +93,8 @@ int main(int argc, char** argv) {
   opts.policy.backup_name = backup;
   opts.policy.restore_name = inv.flags.GetString("name");
   if (opts.policy.restore_name.empty()) {
-    opts.policy.restore_name = backup + "-restore-" + base::FormatCompact(clock.Now());
+    opts.policy.restore_name =
+        vault::DerivedName(backup, "-restore-" + base::FormatCompact(clock.Now()));
   }
   if (auto st = vault::ValidateName(opts.policy.restore_name, "restore name"); !st.ok()) {
     return Usage(st.message());

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "http/client.h"
+#include "kube/base64.h"
 
 namespace cairn::report {
 
@@ -177,9 +178,7 @@ base::Result<std::vector<http::Header>> AuthHeaders(const MetricsTarget& t) {
       return Error(Code::kInvalidArgument, "pushgateway basic auth file '" + t.basic_auth_file +
                                                "' must hold user:password");
     }
-    std::string encoded = Base64Url(pair);
-    for (char& c : encoded) c = c == '-' ? '+' : c == '_' ? '/' : c;  // standard alphabet
-    h.emplace_back("Authorization", "Basic " + encoded);
+    h.emplace_back("Authorization", "Basic " + kube::Base64Encode(pair));
   }
   return h;
 }

@@ -1,5 +1,5 @@
-// report/metrics: a run's Prometheus metrics, delivered the way batch jobs report (ARCHITECTURE
-// §1.3): pushed to a Pushgateway when the run ends and/or written as a node-exporter textfile.
+// report/metrics: a run's Prometheus metrics, delivered the way batch jobs report (README
+// "Metrics"): pushed to a Pushgateway when the run ends and/or written as a node-exporter textfile.
 //
 // Contract: Exposition() writes the Prometheus text format 0.0.4 (HELP and TYPE once per
 // family, label values escaped as the format says: backslash, double quote, newline; HELP

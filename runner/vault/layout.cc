@@ -1,5 +1,7 @@
 #include "vault/layout.h"
 
+#include <algorithm>
+
 namespace cairn::vault {
 
 using base::Code;
@@ -32,6 +34,13 @@ Status ValidateName(std::string_view name, std::string_view what) {
                "invalid " + std::string(what) + " '" + std::string(name) +
                    "': must be 1 to 63 characters of lowercase letters, digits, '-' and '.', "
                    "starting and ending with a letter or digit");
+}
+
+std::string DerivedName(std::string_view base, std::string_view suffix) {
+  const size_t room = suffix.size() < kMaxNameLength ? kMaxNameLength - suffix.size() : 0;
+  std::string_view head = base.substr(0, std::min(base.size(), room));
+  while (!head.empty() && !IsLowerAlnum(head.back())) head.remove_suffix(1);
+  return std::string(head) + std::string(suffix);
 }
 
 Status ValidateObjectKey(std::string_view rel) {

@@ -35,6 +35,11 @@ inline constexpr int kMaxObjectEntryDepth = 64;
 // must be 1 to 63 characters of ...".
 [[nodiscard]] base::Status ValidateName(std::string_view name, std::string_view what = "name");
 
+// A name derived from a valid name: `base` + `suffix` ("-restore-20261202103000"), with `base`
+// cut so the result stays within 63 characters and cut back further past any trailing '-' or
+// '.'. `suffix` must start with '-' and end with a letter or digit.
+std::string DerivedName(std::string_view base, std::string_view suffix);
+
 // Ok when `rel` is a valid key relative to a backup directory (FORMAT.md §2): 1 to 512 bytes,
 // '/'-separated segments of [A-Za-z0-9._-], none empty, "." or "..".
 [[nodiscard]] base::Status ValidateObjectKey(std::string_view rel);

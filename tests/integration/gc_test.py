@@ -310,7 +310,7 @@ class GcForms(GcBase):
         self.assertEqual(vault.keys("backups/"), set())
 
 
-class GcCluster(GcBase):
+class GcClusterBase(GcBase):
     def setUp(self):
         super().setUp()
         self.kube = KubeApiServer("--samples")
@@ -334,6 +334,8 @@ class GcCluster(GcBase):
         return [(e["type"], e["reason"], e["message"]) for e in items
                 if e["involvedObject"]["name"] == name]
 
+
+class GcCluster(GcClusterBase):
     def test_delete_request_configmaps_are_honoured_and_removed(self):
         vault = self.file_vault()
         self.init(vault)
@@ -395,6 +397,35 @@ class GcCluster(GcBase):
         self.assertEqual(r.code, 0, r)
         self.assertEqual(vault.keys("backups/b1/"), set())
 
+
+
+class GcAllVaults(GcClusterBase):
+    """--all-vaults collects every vault of the config, one after another, each under its own
+    lease; a delete request naming one vault is answered by that vault only."""
+
+    def test_every_vault_is_collected_and_requests_go_to_their_vault(self):
+        a, b = FileVault(os.path.join(self.dir, "a")), FileVault(os.path.join(self.dir, "b"))
+        for v in (a, b):
+            self.assertEqual(run("vault-check", "--url", v.url, "--init").code, 0)
+        t = now()
+        for v in (a, b):
+            write_backup(v, "old", "Completed", t - 40 * DAY, expiration=t - 10 * DAY)
+            write_backup(v, "shared", "Completed", t - DAY)
+        self.cfg = os.path.join(self.dir, "cairn.toml")
+        with open(self.cfg, "w") as f:
+            f.write(f"[vaults.a]\n{a.config}\n[vaults.b]\n{b.config}\n")
+        self.request("del-shared-b", "shared", vault="b")
+        r = self.gc("--all-vaults", "--kubeconfig", self.kube.kubeconfig, env=self.env)
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("gc of vault a", r.out)
+        self.assertIn("gc of vault b", r.out)
+        self.assertEqual({k.split("/")[1] for k in a.keys("backups/")}, {"shared"})
+        self.assertEqual({k.split("/")[1] for k in b.keys("backups/")}, set())
+        self.assertEqual(a.keys("locks/") | b.keys("locks/"), set())
+        for v in (a, b):
+            self.assertEqual(len([k for k in v.keys("gc/") if k.endswith("status.json")]), 1)
+        self.assertEqual([e[:2] for e in self.events("del-shared-b")],
+                         [("Normal", "BackupDeleted")])
 
 class GcKilledBackup(GcBase):
     """kill -9 of a backup-run mid-upload, then gc --stale-after 0s."""

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -215,7 +216,7 @@ include_namespaces = ["shop"]
         Vaults and Backup operations dashboards return data for this test's vault."""
         grafana = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config",
                                "grafana")
-        for name in sorted(os.listdir(grafana)):
+        for name in sorted(n for n in os.listdir(grafana) if n.endswith(".json")):
             with open(os.path.join(grafana, name)) as f:
                 dash = json.load(f)
             names = [v["name"] for v in dash["templating"]["list"]]
@@ -243,6 +244,89 @@ include_namespaces = ["shop"]
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
         self.assertEqual([n for n in os.listdir(self.dir) if n.startswith("cairn.prom")],
                          ["cairn.prom"])
+
+
+class PushgatewayBasicAuth(unittest.TestCase):
+    """A real Pushgateway that requires basic auth (--web.config.file, bcrypt): the credentials
+    come from [metrics] basic_auth_file; without them the push is refused and the run says so in
+    a warning that carries neither the password nor the header."""
+
+    @classmethod
+    def setUpClass(cls):
+        servers()  # the same skip/require rule as the other metrics tests
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt  # deprecated in 3.11, present in Debian 12's python3 (bcrypt: $2b$)
+        import socket
+        cls.dir = tempfile.mkdtemp(prefix="cairn-pg-auth-")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        web = os.path.join(cls.dir, "web.yml")
+        with open(web, "w") as f:
+            f.write("basic_auth_users:\n  ops: " +
+                    crypt.crypt("s3cr3t-pw", crypt.mksalt(crypt.METHOD_BLOWFISH)) + "\n")
+        cls.url = f"http://127.0.0.1:{port}"
+        cls.proc = subprocess.Popen(
+            ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}",
+             f"--web.config.file={web}", "--persistence.file="],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while True:
+            try:
+                urllib.request.urlopen(cls.url + "/-/ready", timeout=2)
+            except urllib.error.HTTPError as e:
+                if e.code == 401:
+                    break  # up, and asking for credentials
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.terminate()
+        cls.proc.wait(10)
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def check(self, password):
+        auth = os.path.join(self.dir, "auth")
+        with open(auth, "w") as f:
+            f.write(f"ops:{password}\n")
+        config = os.path.join(self.dir, "cairn.toml")
+        with open(config, "w") as f:
+            f.write(f"""
+[metrics]
+pushgateway = "{self.url}"
+basic_auth_file = "{auth}"
+
+[vaults.authvault]
+url = "file://{self.dir}/vault"
+""")
+        return run("vault-check", "--config", config, "--vault", "authvault", "--init",
+                   "--output", "json")
+
+    def groups(self):
+        req = urllib.request.Request(self.url + "/api/v1/metrics")
+        req.add_header("Authorization", "Basic " + __import__("base64").b64encode(
+            b"ops:s3cr3t-pw").decode())
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return [g["labels"] for g in json.loads(resp.read())["data"]]
+
+    def test_wrong_password_is_a_warning_without_the_secret(self):
+        r = self.check("not-the-pw")
+        self.assertEqual(r.code, 0, r)
+        warnings = json.dumps(r.json()["warnings"])
+        self.assertIn("HTTP 401", warnings)
+        self.assertNotIn("not-the-pw", r.all)
+        self.assertNotIn("Basic ", r.all)
+
+    def test_right_password_pushes_the_group(self):
+        r = self.check("s3cr3t-pw")
+        self.assertEqual(r.code, 0, r)
+        self.assertNotIn("unable to push", json.dumps(r.json()["warnings"]))
+        self.assertIn({"job": "cairn-vault-check", "vault": "authvault"}, self.groups())
 
 
 if __name__ == "__main__":

@@ -252,6 +252,18 @@ class RestoreRun(unittest.TestCase):
         actions = [o["action"] for o in json.loads(results.stdout)]
         self.assertEqual(actions.count("created"), created)
 
+    def test_default_restore_name_of_a_63_character_backup_is_valid(self):
+        long_name = "b" * 40 + "-" + "c" * 22
+        self.assertEqual(len(long_name), 63)
+        r = run("backup-run", *self.vault.args(), "--kubeconfig", self.source.kubeconfig,
+                "--include-namespaces", "data", "--name", long_name)
+        self.assertEqual(r.code, 0, r)
+        r = run("restore-run", *self.vault.args(), "--kubeconfig", self.target.kubeconfig,
+                "--backup", long_name, "--output", "json")
+        self.assertEqual(r.code, 0, r)
+        name = r.json()["name"]
+        self.assertRegex(name, r"^b{40}-restore-[0-9]{14}$")
+
     def test_dry_run_prints_the_plan_in_tier_order(self):
         r = self.restore("--name", "r6", "--dry-run")
         self.assertEqual(r.code, 0, r)

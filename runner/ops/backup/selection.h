@@ -16,7 +16,7 @@
 //     to objects pulled in by `auto` (a PV is needed by its PVC whatever its labels).
 //     Pods are kept, owned or not: restore decides what to recreate.
 //   - Archive paths: resources/<group or core>/<resource>/<version>/namespaces/<ns>/<name>.json
-//     and .../<version>/cluster/<name>.json (ARCHITECTURE.md §2).
+//     and .../<version>/cluster/<name>.json (runner/vault/FORMAT.md §5.1).
 #pragma once
 
 #include <map>

@@ -297,6 +297,19 @@ TEST(CommonFlagsTest, ValuesAreChecked) {
             "or fragment (want http://HOST[:PORT] or https://HOST[:PORT])");
   EXPECT_EQ(failure({"--pushgateway", "https://"}),
             "--pushgateway: invalid url 'https://': no host");
+  // Credentials in the URL are refused, and the URL (with its password) is not repeated.
+  const std::string with_password = failure({"--pushgateway", "https://ops:s3cr3t@pg:9091"});
+  EXPECT_EQ(with_password.find("s3cr3t"), std::string::npos) << with_password;
+  EXPECT_NE(with_password.find("--pushgateway: invalid url: credentials in a URL are not accepted"),
+            std::string::npos)
+      << with_password;
+  EXPECT_NE(with_password.find("HINT: put user:password in a file"), std::string::npos);
+  EXPECT_EQ(
+      failure({"--pushgateway", "http://pg:9091/?x=1"}),
+      "--pushgateway: invalid url 'http://pg:9091/?x=1': a query or fragment is not accepted");
+  EXPECT_TRUE(
+      GetCommonFlags(MustParse(VaultCheckFlags(), {"--pushgateway", "http://pg:9091/pushgateway"}))
+          .ok());
 }
 
 // --- LoadConfigForFlags ----------------------------------------------------------------------

@@ -261,6 +261,11 @@ TEST(ParseConfigTest, ValueErrors) {
   EXPECT_EQ(ParseError("[defaults]\npushgateway = \"pushgateway:9091\"\n"),
             "t.toml:2:1: defaults.pushgateway: invalid url 'pushgateway:9091': want "
             "http://HOST[:PORT] or https://HOST[:PORT]");
+  const std::string with_password =
+      ParseError("[metrics]\npushgateway = \"http://ops:s3cr3t@pg:9091\"\n");
+  EXPECT_EQ(with_password.rfind("t.toml:2:1: metrics.pushgateway: invalid url: credentials", 0), 0u)
+      << with_password;
+  EXPECT_EQ(with_password.find("s3cr3t"), std::string::npos) << with_password;
 }
 
 TEST(ParseConfigTest, DefaultVaultWithoutAnyVault) {

@@ -382,6 +382,17 @@ TEST(PolicyConfigTest, HeartbeatInterval) {
   EXPECT_EQ(cfg->policies.at("p").heartbeat_interval, std::chrono::seconds(1));
   EXPECT_EQ(cfg->policies.at("q").heartbeat_interval, std::chrono::seconds(30));
   EXPECT_FALSE(ParseConfig("[policies.p]\nheartbeat_interval = \"0s\"\n", "t.toml").ok());
+  // Above 5m a live run could look abandoned to gc (15m without a heartbeat).
+  base::Result<Config> slow = ParseConfig("[policies.p]\nheartbeat_interval = \"20m\"\n", "t.toml");
+  ASSERT_FALSE(slow.ok());
+  EXPECT_EQ(slow.status().message(),
+            "t.toml:2:1: policies.p.heartbeat_interval: heartbeat interval '20m0s' must be from 1s "
+            "to 5m (a third of the 15m after which a silent run is taken for abandoned)");
+  EXPECT_TRUE(ParseConfig("[policies.p]\nheartbeat_interval = \"5m\"\n", "t.toml").ok());
+  base::Result<BackupPolicy> flag = FromArgs({"--heartbeat-interval", "6m"}, BackupPolicy{});
+  ASSERT_FALSE(flag.ok());
+  EXPECT_EQ(flag.status().message().rfind("--heartbeat-interval: heartbeat interval '6m0s'", 0), 0u)
+      << flag.status().message();
   base::Result<BackupPolicy> f = FromArgs({"--heartbeat-interval", "2s"}, BackupPolicy{});
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   EXPECT_EQ(f->heartbeat_interval, std::chrono::seconds(2));

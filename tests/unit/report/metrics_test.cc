@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../http/scripted_server.h"
 #include "report/metrics_catalog.h"
 
 namespace cairn::report {
@@ -89,6 +90,52 @@ TEST(Deliver, AMissingTokenFileIsAWarning) {
   auto w = Deliver(t, "cairn-backup", {}, m);
   ASSERT_EQ(w.size(), 1u);
   EXPECT_NE(w[0].find("bearer token file '/nonexistent/token'"), std::string::npos) << w[0];
+}
+
+// The credentials come from files, trimmed of the trailing newline a Secret file often has, and
+// reach the Pushgateway as standard Authorization headers.
+TEST(Push, SendsBasicAndBearerAuthFromFiles) {
+  const auto dir = std::filesystem::temp_directory_path() / "cairn-push-auth-test";
+  std::filesystem::create_directories(dir);
+  const std::string basic = (dir / "basic").string(), bearer = (dir / "token").string();
+  std::ofstream(basic) << "ops:s3cr3t?\n";
+  std::ofstream(bearer) << "tok-123\n";
+  testing::ScriptedServer server({testing::Reply(200), testing::Reply(200)});
+  ASSERT_TRUE(server.ok());
+  MetricsTarget t;
+  t.pushgateway = server.url() + "/";
+  t.basic_auth_file = basic;
+  ASSERT_TRUE(Push(t, "cairn-gc", {{"vault", "v"}}, "a 1\n").ok());
+  t.basic_auth_file.clear();
+  t.bearer_token_file = bearer;
+  ASSERT_TRUE(Push(t, "cairn-gc", {{"vault", "v"}}, "a 1\n").ok());
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].rfind("PUT /metrics/job/cairn-gc/vault/v HTTP/1.1\r\n", 0), 0u)
+      << requests[0];
+  EXPECT_NE(requests[0].find("Authorization: Basic b3BzOnMzY3IzdD8=\r\n"), std::string::npos)
+      << requests[0];
+  EXPECT_NE(requests[1].find("Authorization: Bearer tok-123\r\n"), std::string::npos)
+      << requests[1];
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Push, ARejectedPushNamesTheStatusButNoCredential) {
+  const auto dir = std::filesystem::temp_directory_path() / "cairn-push-reject-test";
+  std::filesystem::create_directories(dir);
+  const std::string basic = (dir / "basic").string();
+  std::ofstream(basic) << "ops:s3cr3t";
+  testing::ScriptedServer server({testing::Reply(401, {}, "Unauthorized\n")});
+  ASSERT_TRUE(server.ok());
+  MetricsTarget t;
+  t.pushgateway = server.url();
+  t.basic_auth_file = basic;
+  base::Status st = Push(t, "cairn-gc", {{"vault", "v"}}, "a 1\n");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("HTTP 401: Unauthorized"), std::string::npos) << st.message();
+  EXPECT_EQ(st.message().find("s3cr3t"), std::string::npos) << st.message();
+  EXPECT_EQ(st.message().find("b3BzOnMzY3IzdA"), std::string::npos) << st.message();
+  std::filesystem::remove_all(dir);
 }
 
 vault::BackupEntry Entry(const std::string& name, std::string_view phase, const std::string& policy,

@@ -87,6 +87,19 @@ TEST(LayoutTest, InvalidNames) {
             "digits, '-' and '.', starting and ending with a letter or digit");
 }
 
+TEST(LayoutTest, DerivedNamesStayValid) {
+  EXPECT_EQ(DerivedName("shop-1", "-restore-20261202103000"), "shop-1-restore-20261202103000");
+  const std::string longest(63, 'a');
+  const std::string derived = DerivedName(longest, "-restore-20261202103000");
+  EXPECT_EQ(derived, std::string(40, 'a') + "-restore-20261202103000");
+  EXPECT_TRUE(ValidateName(derived).ok());
+  // Cut back past the separators the cut would leave at the end.
+  const std::string dotted = std::string(38, 'b') + "-.c" + std::string(20, 'c');
+  EXPECT_EQ(DerivedName(dotted, "-restore-20261202103000"),
+            std::string(38, 'b') + "-restore-20261202103000");
+  EXPECT_TRUE(ValidateName(DerivedName(dotted, "-restore-20261202103000")).ok());
+}
+
 TEST(LayoutTest, ObjectKeys) {
   for (const std::string& k : std::vector<std::string>{
            "resources.tar.zst", "volumes/shop/data-0.tar.zst", "a", "A_b-c.d/e"}) {
