@@ -12,9 +12,10 @@ import unittest
 
 from cairn_test_support import report_summary, run
 
-EXECUTABLES = ["vault-check", "backup-run", "restore-run", "gc"]
+EXECUTABLES = ["vault-check", "backup-run", "restore-run", "gc", "convert-run"]
 # What each executable needs besides the case's own arguments (so the case is what is wrong).
-REQUIRED = {"backup-run": ["--name", "b1"], "restore-run": ["--backup", "b1"]}
+REQUIRED = {"backup-run": ["--name", "b1"], "restore-run": ["--backup", "b1"],
+            "convert-run": ["--backup", "b1", "--storage-class-mapping", "a=b"]}
 
 # Common flags: (arguments, expected substrings of stderr). "{dir}" is the scratch directory.
 FLAG_CASES = [
