@@ -107,8 +107,13 @@ struct TarReader::Impl {
   }
 
   EntryInfo Info() const {
-    const auto since_epoch = std::chrono::seconds(archive_entry_mtime(entry)) +
-                             std::chrono::nanoseconds(archive_entry_mtime_nsec(entry));
+    // A hostile mtime must not overflow the nanosecond time point (about ±292 years): it is
+    // held to ±9e9 s (years 1685 to 2255), a value no real backup has.
+    constexpr int64_t kMaxSeconds = 9'000'000'000;
+    const int64_t seconds =
+        std::clamp<int64_t>(archive_entry_mtime(entry), -kMaxSeconds, kMaxSeconds);
+    const int64_t nanos = std::clamp<int64_t>(archive_entry_mtime_nsec(entry), 0, 999'999'999);
+    const auto since_epoch = std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos);
     return EntryInfo{
         .path = path,
         .size = size,
