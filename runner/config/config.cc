@@ -12,6 +12,7 @@
 
 #include "config/quantity.h"
 #include "config/toml_binder.h"
+#include "config/volume_keys.h"
 
 namespace cairn::config {
 namespace {
@@ -204,7 +205,7 @@ base::Status BindSchedule(const toml::node& n, BackupPolicy& out, Binder&, const
 
 const std::vector<Field<BackupPolicy>>& PolicyFields() {
   using namespace internal;  // NOLINT: the field factories
-  static const auto* fields = new std::vector<Field<BackupPolicy>>{
+  static auto* fields = new std::vector<Field<BackupPolicy>>{
       StringField("vault", &BackupPolicy::vault, CheckVaultName),
       StringListField("include_namespaces", &BackupPolicy::include_namespaces,
                       ValidateNamespacePattern),
@@ -231,6 +232,12 @@ const std::vector<Field<BackupPolicy>>& PolicyFields() {
       KeepField("keep_failed_last", &Retention::keep_failed_last),
       {"heartbeat_interval", BindHeartbeatInterval},
   };
+  static const bool with_volume_keys = [] {
+    const auto& volume = VolumePolicyFields();
+    fields->insert(fields->end(), volume.begin(), volume.end());
+    return true;
+  }();
+  (void)with_volume_keys;
   return *fields;
 }
 
@@ -328,7 +335,7 @@ base::Status BindPriorities(const toml::node& n, RestorePolicy& out, Binder& b,
 const std::vector<Field<RestorePolicy>>& RestoreFields() {
   using namespace internal;  // NOLINT: the field factories
   using R = RestorePolicy;
-  static const auto* fields = new std::vector<Field<R>>{
+  static auto* fields = new std::vector<Field<R>>{
       StringField("vault", &R::vault, CheckVaultName),
       StringListField("include_namespaces", &R::include_namespaces, ValidateNamespacePattern),
       StringListField("exclude_namespaces", &R::exclude_namespaces, ValidateNamespacePattern),
@@ -343,12 +350,19 @@ const std::vector<Field<RestorePolicy>>& RestoreFields() {
       MappingField(MappingKind::kImageRegistry, &R::image_registry_mapping,
                    "{ \"docker.io/library/\" = \"mirror.example.com/lib/\" }"),
       EnumField("existing_resource_policy", &R::existing_resource_policy, {"none", "update"}),
+      EnumField("existing_data", &R::existing_data, {"empty", "overwrite"}),
       BoolField("preserve_node_ports", &R::preserve_node_ports),
       BoolField("restore_status", &R::restore_status),
       {"priorities", BindPriorities},
       IntField("restore_workers", &R::restore_workers, 1, kMaxRestoreWorkers),
       DurationField("timeout", &R::timeout),
   };
+  static const bool with_mover_keys = [] {
+    const auto& movers = RestoreMoverFields();
+    fields->insert(fields->end(), movers.begin(), movers.end());
+    return true;
+  }();
+  (void)with_mover_keys;
   return *fields;
 }
 

@@ -353,6 +353,10 @@ void AddPolicyFlags(FlagSet& flags) {
                kMinCompressionLevel, kMaxCompressionLevel);
   flags.AddDuration("heartbeat-interval", "DURATION",
                     "rewrite the running backup's status this often (default 30s)");
+  flags.AddChoice("volumes", {"none", "fs"},
+                  "volume data: none (API objects only) or fs (each PVC's files through a mover)");
+  flags.AddDuration("volume-timeout", "DURATION",
+                    "give up on one volume's mover after DURATION (default 1h)");
 }
 
 base::Result<std::vector<std::string>> SplitOrSelectors(std::string_view value) {
@@ -433,6 +437,8 @@ base::Result<BackupPolicy> PolicyFromFlags(const ParsedFlags& flags, const Backu
     if (auto st = CheckHeartbeatInterval(*hb); !st.ok()) return wrap("heartbeat-interval", st);
     p.heartbeat_interval = *hb;
   }
+  if (flags.Has("volumes")) p.volumes = flags.GetString("volumes");
+  if (auto vt = flags.GetDuration("volume-timeout")) p.movers.volume_timeout = *vt;
   return p;
 }
 

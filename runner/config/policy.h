@@ -18,6 +18,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,6 +75,33 @@ struct Retention {
 };
 inline constexpr int kMaxKeepCount = 1000000;
 
+// Volume data of a backup (README "Volume data"; runner/mover/README.md).
+inline constexpr base::Duration kDefaultVolumeTimeout = std::chrono::hours(1);
+inline constexpr int kMaxMoverConcurrency = 64;
+// mover_resources: requests and limits of each mover container ("cpu", "memory",
+// "ephemeral-storage" → a Kubernetes quantity). A table given in the config replaces the
+// default of its kind.
+struct MoverResources {
+  std::map<std::string, std::string> requests = {{"cpu", "50m"}, {"memory", "64Mi"}};
+  std::map<std::string, std::string> limits = {{"memory", "256Mi"}};
+};
+// How the mover Jobs of a run (backup or restore) are made (runner/mover/README.md).
+struct MoverSettings {
+  base::Duration volume_timeout = kDefaultVolumeTimeout;  // one volume's mover, start to end
+  int concurrency = 1;                                    // mover_concurrency: per node
+  // mover_nodes: where a mover may run when no workload pins it: "exclude" (all but nodes
+  // labelled cairn.io/agent-excluded=true), "include" (only cairn.io/agent-included=true),
+  // "prefer" (anywhere, preferring cairn.io/agent-included=true).
+  std::string nodes = "exclude";
+  std::string image;  // mover_image: "" = the image of the running executable
+  MoverResources resources;
+  // mover_privileged: movers of workloads that run as root get CAP_DAC_READ_SEARCH (backup) or
+  // CAP_CHOWN/CAP_FOWNER (restore); without it such a volume fails, naming the setting.
+  bool privileged = false;
+};
+// Ok for "none", "fs"; the word otherwise names what is not supported.
+base::Status CheckVolumesMode(std::string_view mode);
+
 // [policies.NAME]
 struct BackupPolicy {
   std::string name;   // NAME: same rules as vault names; "" for an ad-hoc (flags only) run
@@ -98,6 +126,10 @@ struct BackupPolicy {
   // How often a running backup rewrites its status (heartbeatTime) in the vault and ConfigMap.
   base::Duration heartbeat_interval = kDefaultHeartbeatInterval;
   std::string origin;  // "FILE:LINE" of [policies.NAME]; empty when ad hoc
+  // --- volume data ---
+  // "none": API objects only; "fs": each selected PVC's files through a mover Job.
+  std::string volumes = "none";
+  MoverSettings movers;
 };
 
 // Policy names become label values (cairn.io/policy) and run-name prefixes: the vault-name

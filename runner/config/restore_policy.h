@@ -38,6 +38,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "config/flags.h"
+#include "config/policy.h"
 
 namespace cairn::config {
 
@@ -68,6 +69,10 @@ struct RestorePolicy {
   // "none": an object that already exists is kept (a warning when it differs from the backup);
   // "update": it is updated with server-side apply.
   std::string existing_resource_policy = "none";
+  // Volume data of a backup with volumes: "empty" restores into empty volumes only (a volume
+  // holding files is an error naming the PVC); "overwrite" writes over existing files.
+  std::string existing_data = "empty";
+  MoverSettings movers;  // the restore movers (volume_timeout, mover_* keys)
   bool preserve_node_ports = false;  // keep Services' auto-assigned nodePorts
   bool restore_status = false;       // restore the status of custom resources
   // Resources restored first, in this order, before the built-in order for everything else.

@@ -53,7 +53,12 @@ struct VerifyProblem {
   std::string message;  // "<key>: [<entry>: ]<every problem found in it>"
 };
 
-// Streams every object listed in `manifest`; `problems` receives one item per bad object or
+// A volume archive (key "volumes/<ns>/<pvc>.tar.zst", FORMAT.md "Volume data").
+bool IsVolumeArchive(const vault::StoredObject& o);
+
+// Streams every object listed in `manifest` but the volume archives, whose presence and stored
+// size alone are checked (their restore movers check sizes and digests as they stream);
+// `problems` receives one item per bad object or
 // entry naming it and every problem found in it (size, checksum, entry count, corrupt or
 // truncated data, entries CheckEntry refuses). The content is usable only when `problems` stays
 // empty and the status is ok. A non-ok status is a failure of this machine, not of the backup (no

@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "config/policy.h"
 #include "kube/client.h"
+#include "mover/setup.h"
 #include "report/reporter.h"
 #include "store/object_store.h"
 #include "vault/layout.h"
@@ -51,6 +52,7 @@ struct Deps {
   std::function<std::string()> cancel_reason;
   // The run's own log so far (JSON lines), uploaded as logs.jsonl.zst before the manifest.
   const std::string* log = nullptr;
+  mover::Setup* movers = nullptr;  // set when the policy takes volume data
 };
 
 // What a run would back up (--dry-run): nothing is written.

@@ -10,6 +10,7 @@
 #include "ops/backup/backup.h"
 #include "ops/backup/entry_queue.h"
 #include "ops/backup/run_state.h"
+#include "ops/backup/volumes.h"
 #include "ops/backup/walker.h"
 #include "vault/manifest.h"
 #include "vault/random_id.h"
@@ -104,6 +105,8 @@ nlohmann::json Metadata(kube::Client& kube, const kube::Discovery& d, const Opti
 // What the stream phase leaves for publication.
 struct Streamed {
   std::unique_ptr<ArchiveStream> archive;
+  ClaimCollector claims;  // the PersistentVolumeClaims archived
+  std::vector<VolumeOutcome> volumes;
 };
 
 // --- claim ------------------------------------------------------------------------------------
@@ -223,12 +226,18 @@ Status Enqueue(const Visit& v, EntryQueue& queue, RunState& state) {
 }
 
 // Lists (several threads) into the queue while this thread's writer drains it into the archive.
-Status WalkInto(Walker& walker, ArchiveStream& archive, RunState& state) {
+Status WalkInto(Walker& walker, ArchiveStream& archive, RunState& state,
+                ClaimCollector& claims) {
   EntryQueue queue(kQueueBytes);
   Status written;
   std::thread writer([&] { written = archive.Drain(queue, state); });
   std::vector<WalkIssue> issues;
-  Status walked = walker.Walk([&](const Visit& v) { return Enqueue(v, queue, state); }, &issues);
+  Status walked = walker.Walk(
+      [&](const Visit& v) {
+        claims.Offer(v);
+        return Enqueue(v, queue, state);
+      },
+      &issues);
   if (walked.ok()) {
     queue.Close();
   } else {
@@ -276,7 +285,7 @@ Status Stream(Deps& deps, const Options& opts, RunState& state, Streamed* out) {
                        opts.policy.compression_level, opts.zstd_workers, deps.clock.Now()));
   ArchiveStream& archive = *out->archive;
   Status ws = archive.AddMetadata(metadata.dump(2) + "\n");
-  if (ws.ok()) ws = WalkInto(walker, archive, state);
+  if (ws.ok()) ws = WalkInto(walker, archive, state, out->claims);
   if (ws.ok()) ws = archive.Finish();
   if (!ws.ok()) {
     archive.Abort();
@@ -293,12 +302,24 @@ Status Stream(Deps& deps, const Options& opts, RunState& state, Streamed* out) {
   return Status::Ok();
 }
 
+// --- volumes ----------------------------------------------------------------------------------
+
+// The data of the archived claims (policy `volumes`), recorded in the status either way.
+Status CopyVolumes(Deps& deps, const Options& opts, RunState& state, Streamed& streamed) {
+  std::vector<nlohmann::json> claims = streamed.claims.Take();
+  if (opts.policy.volumes != "none") {
+    ASSIGN_OR_RETURN(streamed.volumes, BackupVolumes(deps, opts, state, claims));
+  }
+  state.Update([&](vault::RunStatus& st) { RecordVolumes(opts.policy.volumes, streamed.volumes, st); });
+  return Status::Ok();
+}
+
 // --- publish ----------------------------------------------------------------------------------
 
 // The run's log, then the manifest: the commit point. Publication checks that the vault still
 // holds what this run uploaded (size and ETag as the uploads completed).
 Status Publish(Deps& deps, const Options& opts, const vault::RunStatus& st,
-               ArchiveStream& archive) {
+               ArchiveStream& archive, const std::vector<VolumeOutcome>& volumes) {
   vault::Manifest m;
   m.kind = std::string(vault::kManifestKindBackup);
   m.name = opts.name;
@@ -309,6 +330,9 @@ Status Publish(Deps& deps, const Options& opts, const vault::RunStatus& st,
   res.entry_count = static_cast<uint64_t>(archive.entries());
   m.objects.push_back(res);
   m.objects.push_back(archive.list().Describe(vault::kResourceListObject));
+  for (const VolumeOutcome& v : volumes) {
+    if (v.object) m.objects.push_back(*v.object);
+  }
   std::map<std::string, std::string> etags = {
       {std::string(vault::kResourcesObject), archive.archive().etag},
       {std::string(vault::kResourceListObject), archive.list().etag}};
@@ -363,7 +387,10 @@ Outcome Run(Deps& deps, const Options& opts) {
         std::chrono::duration_cast<std::chrono::milliseconds>(opts.policy.heartbeat_interval));
     Streamed streamed;
     result = Stream(deps, opts, state, &streamed);
-    if (result.ok()) result = Publish(deps, opts, state.Snapshot(), *streamed.archive);
+    if (result.ok()) result = CopyVolumes(deps, opts, state, streamed);
+    if (result.ok()) {
+      result = Publish(deps, opts, state.Snapshot(), *streamed.archive, streamed.volumes);
+    }
   }  // the heartbeat has stopped: the status is this thread's again
   Finish(deps, result, steady_start, out);
   return out;

@@ -30,6 +30,10 @@ void Ledger::Record(const std::string& path, const std::string& ns, const std::s
   st_.counts[action]++;
   if (write_status_.ok()) write_status_ = zstd_->Write((first_ ? "\n" : ",\n") + text);
   first_ = false;
+  if (auto ref = ParseEntryPath(path);
+      ref && ref->group.empty() && ref->resource == "persistentvolumeclaims") {
+    claims_[ref->namespace_name + "/" + ref->name] = action;
+  }
   std::string scope = ns.empty() ? std::string(vault::kScopeCluster) : vault::NamespaceScope(ns);
   if (action == "failed") st_.AddError(scope, message, object);
   if (action == "skipped" && !message.empty()) st_.AddWarning(scope, message, object);
@@ -38,6 +42,23 @@ void Ledger::Record(const std::string& path, const std::string& ns, const std::s
 void Ledger::Warn(const std::string& scope, const std::string& message, const std::string& object) {
   std::lock_guard<std::mutex> l(mu_);
   st_.AddWarning(scope, message, object);
+}
+
+void Ledger::Error(const std::string& scope, const std::string& message,
+                   const std::string& object) {
+  std::lock_guard<std::mutex> l(mu_);
+  st_.AddError(scope, message, object);
+}
+
+std::string Ledger::ClaimAction(const std::string& ns, const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = claims_.find(ns + "/" + name);
+  return it == claims_.end() ? "" : it->second;
+}
+
+void Ledger::Update(const std::function<void(vault::RunStatus&)>& fn) {
+  std::lock_guard<std::mutex> l(mu_);
+  fn(st_);
 }
 
 vault::RunStatus Ledger::Snapshot() {

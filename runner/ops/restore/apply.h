@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,13 @@ class Ledger {
   void Record(const std::string& path, const std::string& ns, const std::string& object,
               const std::string& action, const std::string& message);
   void Warn(const std::string& scope, const std::string& message, const std::string& object);
+  // An error of the run that is not one object's write (a volume's data).
+  void Error(const std::string& scope, const std::string& message, const std::string& object);
+  // What was done to the PersistentVolumeClaim `name` of namespace `ns` (as backed up):
+  // created | updated | skipped | excluded | failed, or "" when the restore did not meet it.
+  std::string ClaimAction(const std::string& ns, const std::string& name);
+  // Under the ledger's lock: changes the run's status (volume outcomes).
+  void Update(const std::function<void(vault::RunStatus&)>& fn);
   // A copy of the run's status as it is now (for the heartbeat).
   vault::RunStatus Snapshot();
   // The compressed JSON array of every recorded outcome; ends the ledger.
@@ -46,6 +54,7 @@ class Ledger {
   std::unique_ptr<io::Sink> zstd_;
   base::Status write_status_;
   bool first_ = true;
+  std::map<std::string, std::string> claims_;  // "ns/name" as backed up -> action
 };
 
 // The owners this restore writes, by their uid in the backup: pending until written, then

@@ -22,6 +22,8 @@
 
 #include "base/clock.h"
 #include "kube/client.h"
+#include "config/policy.h"
+#include "mover/setup.h"
 #include "ops/restore/plan.h"
 #include "report/reporter.h"
 #include "store/object_store.h"
@@ -45,6 +47,9 @@ struct Options {
   // restore-run --conversion: a conversion of the backup (ops/restore/conversion.h) whose
   // rewritten PVCs, PVs and volumeClaimTemplates replace the backed-up ones; "" for none.
   std::string conversion;
+  // Volume data (ops/restore/volumes.h): "empty" | "overwrite", and how restore movers are made.
+  std::string existing_data = "empty";
+  config::MoverSettings movers;
 };
 
 struct Deps {
@@ -58,6 +63,8 @@ struct Deps {
   const std::atomic<bool>& cancel;
   // Why `cancel` is set ("received SIGTERM", "timeout 1h exceeded"), for the status.
   std::function<std::string()> cancel_reason;
+  // Starts the restore movers; nullptr: volume data is not restored (each volume says so).
+  mover::Setup* movers = nullptr;
 };
 
 struct Outcome {

@@ -16,6 +16,7 @@
 #include "ops/restore/restore.h"
 #include "ops/restore/target.h"
 #include "ops/restore/transform.h"
+#include "ops/restore/volumes.h"
 #include "ops/restore/verify.h"
 #include "vault/manifest.h"
 #include "vault/read_lease.h"
@@ -320,16 +321,29 @@ base::Status PushResource(Spool& spool, ResourcePlan& p, ApplyPool& pool, const 
 // Applies the restored objects of `plans`, tier by tier (the pool drains between tiers), and
 // frees each resource's spooled objects once they are handed over. Objects whose owner is
 // written by this restore in the same or a later tier wait until it is, in rounds after the
-// tiers. Returns with the pool drained, also on error.
+// tiers. `after_claims` runs once the tier that holds PersistentVolumeClaims is applied (the
+// volume data goes in before the workloads that use it). Returns with the pool drained, also on
+// error.
 base::Status ApplyPlans(Spool& spool, std::vector<ResourcePlan>& plans, ApplyPool& pool,
-                        const OwnerTable& owners, const std::atomic<bool>& cancel) {
+                        const OwnerTable& owners, const std::atomic<bool>& cancel,
+                        const std::function<void()>& after_claims = {}) {
   std::optional<std::pair<bool, int>> current;
   size_t pushed = 0;
+  bool claims_pending = false;
+  auto claims_done = [&] {
+    if (!claims_pending) return;
+    claims_pending = false;
+    if (after_claims && !cancel.load()) after_claims();
+  };
   for (ResourcePlan& p : plans) {
     if (cancel.load()) break;
     std::pair<bool, int> tier{p.custom, p.tier.first};
-    if (current && *current != tier) pool.Drain();
+    if (current && *current != tier) {
+      pool.Drain();
+      claims_done();
+    }
     current = tier;
+    if (p.key == ResourceKey{"", "persistentvolumeclaims"}) claims_pending = true;
     Status read = PushResource(spool, p, pool, owners, true, false, cancel, &pushed);
     if (!read.ok()) {
       pool.Drain();  // what was handed over is applied and recorded before the run fails
@@ -338,6 +352,7 @@ base::Status ApplyPlans(Spool& spool, std::vector<ResourcePlan>& plans, ApplyPoo
     if (p.deferred_count == 0) spool.Release(p.key);
   }
   pool.Drain();
+  claims_done();
   auto waiting = [&] {
     size_t n = 0;
     for (const ResourcePlan& p : plans) n += p.deferred_count;
@@ -565,7 +580,10 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
   {
     ApplyPool pool(**kube, builtin_ctx, custom_ctx, opts.policy, ledger, shared, deps.cancel,
                    opts.parallel_applies);
-    Status applied = ApplyPlans(spool, rest.resources, pool, shared.owners, deps.cancel);
+    const std::vector<BackedUpVolume> volumes = VolumesOf(*manifest);
+    Status applied = ApplyPlans(spool, rest.resources, pool, shared.owners, deps.cancel, [&] {
+      RestoreVolumes(deps, opts, **kube, volumes, ledger);
+    });
     if (!applied.ok()) return fail(applied.message());
   }
 

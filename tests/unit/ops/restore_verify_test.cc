@@ -238,6 +238,39 @@ TEST(ReadVerified, AGoodArchiveIsKeptWhole) {
   EXPECT_EQ(content.objects.Find({"", "configmaps"})->kind, "ConfigMap");
 }
 
+// A volume archive is not read by the restore's verification (its mover checks its digests as
+// it streams): only its presence and stored size are checked.
+TEST(ReadVerified, VolumeArchivesAreCheckedForPresenceAndSizeOnly) {
+  Vault v({{CmPath("a"), ConfigMapText("shop", "a")}});
+  vault::StoredObject vol;
+  vol.key = "volumes/shop/data.tar.zst";
+  vol.stored_size = 5;
+  vol.stored_sha256 = std::string(64, '0');  // not what the bytes hash to: never read here
+  vol.logical_size = 10;
+  vol.logical_sha256 = std::string(64, '0');
+  vol.content_type = "application/x-tar";
+  v.manifest.objects.push_back(vol);
+  BackupContent content("");
+  std::vector<VerifyProblem> missing;
+  ASSERT_TRUE(ReadVerified(v.store, v.layout, v.manifest, &content, &missing).ok());
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0].object, "volumes/shop/data.tar.zst");
+
+  ASSERT_TRUE(v.store.Put(v.layout.BackupObjectKey("b", vol.key), "12345", {}).ok());
+  BackupContent again("");
+  std::vector<VerifyProblem> none;
+  ASSERT_TRUE(ReadVerified(v.store, v.layout, v.manifest, &again, &none).ok());
+  EXPECT_TRUE(none.empty()) << All(Messages(none));
+
+  ASSERT_TRUE(v.store.Put(v.layout.BackupObjectKey("b", vol.key), "123456", {}).ok());
+  BackupContent third("");
+  std::vector<VerifyProblem> resized;
+  ASSERT_TRUE(ReadVerified(v.store, v.layout, v.manifest, &third, &resized).ok());
+  ASSERT_EQ(resized.size(), 1u);
+  EXPECT_EQ(resized[0].message,
+            "volumes/shop/data.tar.zst: stored size 6 bytes, the manifest records 5");
+}
+
 // A re-sealed forgery passes every checksum: the entries themselves are refused, each named
 // with every problem it has, and nothing is kept for the apply.
 TEST(ReadVerified, ForgedEntriesAreEachNamedWithEveryProblem) {
