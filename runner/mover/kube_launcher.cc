@@ -50,6 +50,13 @@ std::string TrueCondition(const json& status, const char* type, bool* found) {
   return "";
 }
 
+// Reasons end up in one-line status messages: a multi-line termination message is joined.
+std::string OneLine(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  for (size_t p = s.find('\n'); p != std::string::npos; p = s.find('\n', p)) s.replace(p, 1, "; ");
+  return s;
+}
+
 std::string Selector(const json& job) {
   std::string sel;
   for (const auto& [k, v] : Obj(Obj(Obj(job, "spec"), "selector"), "matchLabels").items()) {
@@ -112,25 +119,26 @@ class KubeLauncher final : public Launcher {
   base::Result<MoverState> Poll(const MoverId& id) override {
     ASSIGN_OR_RETURN(json job, client_.Get(kJobs, id.namespace_name, id.name));
     const json& status = Obj(job, "status");
+    ASSIGN_OR_RETURN(PodView pod, NewestPod(job));
     MoverState s;
+    s.node = pod.node;
     bool done = false;
-    std::string complete = TrueCondition(status, "Complete", &done);
+    (void)TrueCondition(status, "Complete", &done);
     if (done) {
       s.phase = MoverState::Phase::kSucceeded;
       return s;
     }
+    // FailureTarget comes first (the pods are still terminating); the outcome is the same.
     bool failed = false;
     std::string why = TrueCondition(status, "Failed", &failed);
     if (!failed) why = TrueCondition(status, "FailureTarget", &failed);
-    ASSIGN_OR_RETURN(PodView pod, NewestPod(job));
-    s.node = pod.node;
     if (failed) {
       s.phase = MoverState::Phase::kFailed;
-      s.reason = why + (pod.terminated.empty() ? "" : " (" + pod.terminated + ")");
+      s.reason = OneLine(why + (pod.terminated.empty() ? "" : " (" + pod.terminated + ")"));
       return s;
     }
     s.phase = pod.running ? MoverState::Phase::kRunning : MoverState::Phase::kPending;
-    s.reason = pod.pending.empty() ? (pod.running ? "Running" : "Pending") : pod.pending;
+    s.reason = OneLine(pod.pending.empty() ? (pod.running ? "Running" : "Pending") : pod.pending);
     return s;
   }
 

@@ -213,6 +213,9 @@ class LocalLauncher final : public Launcher {
     buf.resize(n > 0 ? static_cast<size_t>(n) : 0);
     if (from > 0 && buf.find('\n') != std::string::npos) buf.erase(0, buf.find('\n') + 1);
     while (!buf.empty() && (buf.back() == '\n' || buf.back() == ' ')) buf.pop_back();
+    for (size_t p = buf.find('\n'); p != std::string::npos; p = buf.find('\n', p)) {
+      buf.replace(p, 1, "; ");  // one line for the status
+    }
     return buf.empty() ? "" : ": " + buf;
   }
 
