@@ -102,7 +102,7 @@ PodView ViewPod(const json& pod) {
 
 class KubeLauncher final : public Launcher {
  public:
-  explicit KubeLauncher(kube::Client& client) : client_(client) {}
+  KubeLauncher(kube::Client& client, kube::Client& cleanup) : client_(client), cleanup_(cleanup) {}
 
   base::Result<MoverId> Start(const json& job, const SecretData& secret) override {
     MoverId id{Str(Obj(job, "metadata"), "namespace"), Str(Obj(job, "metadata"), "name")};
@@ -143,10 +143,10 @@ class KubeLauncher final : public Launcher {
   }
 
   base::Status Delete(const MoverId& id) override {
-    base::Status job = client_.Delete(kJobs, id.namespace_name, id.name, "Background");
+    base::Status job = cleanup_.Delete(kJobs, id.namespace_name, id.name, "Background");
     auto known = secret_names_.find(id.name);
     std::string secret = known != secret_names_.end() ? known->second : SecretName(id.name);
-    base::Status sec = client_.Delete(kSecrets, id.namespace_name, secret);
+    base::Status sec = cleanup_.Delete(kSecrets, id.namespace_name, secret);
     if (!job.ok() && job.code() != base::Code::kNotFound) return job;
     if (!sec.ok() && sec.code() != base::Code::kNotFound) return sec;
     return base::Status();
@@ -207,13 +207,14 @@ class KubeLauncher final : public Launcher {
   }
 
   kube::Client& client_;
+  kube::Client& cleanup_;                            // deletions: not aborted by the run's cancel
   std::map<std::string, std::string> secret_names_;  // job name → Secret name
 };
 
 }  // namespace
 
-std::unique_ptr<Launcher> NewKubeLauncher(kube::Client& client) {
-  return std::make_unique<KubeLauncher>(client);
+std::unique_ptr<Launcher> NewKubeLauncher(kube::Client& client, kube::Client* cleanup) {
+  return std::make_unique<KubeLauncher>(client, cleanup != nullptr ? *cleanup : client);
 }
 
 }  // namespace cairn::mover

@@ -48,8 +48,10 @@ class Launcher {
 // Movers as Kubernetes Jobs (README "Secret handling"): Start creates the Job, then its
 // credentials Secret (type Opaque) owner-referenced to the Job, so the Secret never outlives
 // it; Delete removes the Job (propagationPolicy Background: its pods go with it) and the
-// Secret.
-std::unique_ptr<Launcher> NewKubeLauncher(kube::Client& client);
+// Secret. `cleanup` (default: `client`) makes the deletions: give a client whose requests a
+// SIGTERM does not abort (main/wiring's report-path bounds: no cancel, the final deadline),
+// so that a cancelled run still deletes its movers.
+std::unique_ptr<Launcher> NewKubeLauncher(kube::Client& client, kube::Client* cleanup = nullptr);
 
 // Movers as local child processes (`--local-volumes DIR`): the container's command and args
 // (a command without '/' is the executable of that name next to the running one), `--path`

@@ -65,17 +65,22 @@ int main(int argc, char** argv) {
   Flags f;
   for (int i = 1; i + 1 < argc; i += 2) f[argv[i]] = argv[i + 1];
   signal(SIGTERM, OnTerm);
-  std::unique_ptr<cairn::kube::Client> client;
+  std::unique_ptr<cairn::kube::Client> client, cleanup;
   std::unique_ptr<cairn::mover::Launcher> launcher;
   if (f.count("--local")) {
     launcher = cairn::mover::NewLocalLauncher(f["--local"]);
   } else {
+    // As a run does it: the watching client stops on SIGTERM, the cleanup client does not.
     auto cfg = cairn::kube::LoadClusterConfig({f["--kubeconfig"], ""});
     if (!cfg.ok()) return std::cerr << cfg.status().message() << "\n", 2;
-    auto c = cairn::kube::Client::Create(*cfg);
-    if (!c.ok()) return std::cerr << c.status().message() << "\n", 2;
+    cairn::kube::ClientOptions watch_opts;
+    watch_opts.cancel = &g_cancel;
+    auto c = cairn::kube::Client::Create(*cfg, watch_opts);
+    auto d = cairn::kube::Client::Create(*cfg);
+    if (!c.ok() || !d.ok()) return std::cerr << "unable to create kube clients\n", 2;
     client = std::move(c).value();
-    launcher = cairn::mover::NewKubeLauncher(*client);
+    cleanup = std::move(d).value();
+    launcher = cairn::mover::NewKubeLauncher(*client, cleanup.get());
   }
   std::vector<cairn::mover::VolumeTask> tasks;
   for (const std::string& pvc : Split(f["--pvcs"])) {
