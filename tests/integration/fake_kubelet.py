@@ -114,7 +114,8 @@ class FakeKubelet(threading.Thread):
             try:
                 self.step()
             except Exception as e:  # noqa: BLE001 - reported by the test
-                self.errors.append(repr(e))
+                if repr(e) not in self.errors:
+                    self.errors.append(repr(e))
             time.sleep(0.05)
 
     def step(self):
@@ -125,6 +126,8 @@ class FakeKubelet(threading.Thread):
                 self.forget(uid)
         active = 0
         for job in jobs:
+            if job["spec"].get("suspend"):
+                continue  # the job controller makes no pods for a suspended Job
             st = self.jobs.setdefault(job["metadata"]["uid"], {"phase": "new"})
             self.drive(job, st)
             active += st["phase"] in ("pending", "waiting", "running")
@@ -132,6 +135,10 @@ class FakeKubelet(threading.Thread):
 
     def forget(self, uid):
         st = self.jobs.pop(uid)
+        if st.get("pod"):
+            # A pod made just as its Job went: the garbage collector deletes dependents whose
+            # owner no longer exists.
+            self.api.call("DELETE", self.pod_path(st))
         if st.get("proc") and st["proc"].poll() is None:
             os.killpg(st["proc"].pid, signal.SIGKILL)  # kubelet kills a deleted pod's containers
             st["proc"].wait()

@@ -34,6 +34,7 @@ class MoverKubeTest(unittest.TestCase):
         cls.server.stop()
 
     def setUp(self):
+        self.kubelet.errors = []
         self.ns = unique("mv")
         # The mover must pass Pod Security "restricted": the fake kubelet's pod create is
         # refused otherwise.
@@ -60,8 +61,13 @@ class MoverKubeTest(unittest.TestCase):
         return [i["metadata"]["name"] for i in json.loads(p.stdout)["items"]]
 
     def assert_clean(self):
-        for kind in ("jobs", "secrets", "pods"):
+        for kind in ("jobs", "secrets"):  # deleted by the launcher itself
             self.assertEqual(self.left(kind), [], f"{kind} left in {self.ns}")
+        # Pods go through the garbage collector (propagationPolicy Background): asynchronous.
+        deadline = time.time() + 5
+        while time.time() < deadline and self.left("pods"):
+            time.sleep(0.1)
+        self.assertEqual(self.left("pods"), [], f"pods left in {self.ns}")
 
     def test_completed_job_secret_in_pvc_namespace_and_cleanup(self):
         out = self.run_tool("--pvcs", "data", "--node", NODE, "--access-key", "AKIAMOVER")
@@ -143,6 +149,22 @@ class MoverKubeTest(unittest.TestCase):
             self.server.admin({"unforbid": {"resource": "secrets"}})
         self.assertIn(f"volume {self.ns}/data: unable to start mover: ", out[0]["reason"])
         self.assertIn("secrets is forbidden", out[0]["reason"])
+        self.assert_clean()
+
+    def test_server_refuses_job_conditions_a_controller_never_writes(self):
+        job = self.kubelet.api.call("POST", f"/apis/batch/v1/namespaces/{self.ns}/jobs", {
+            "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "odd"},
+            "spec": {"suspend": True, "template": {"spec": {"restartPolicy": "Never",
+                                                            "containers": [
+                {"name": "c", "image": "x", "command": ["/bin/false"]}]}}}})
+        path = f"/apis/batch/v1/namespaces/{self.ns}/jobs/odd"
+        with self.assertRaisesRegex(AssertionError, "422.*cannot set Complete=True and "
+                                                    "Failed=true conditions"):
+            self.kubelet.api.call("PATCH", path + "/status", {"status": {"conditions": [
+                {"type": "Complete", "status": "True"}, {"type": "Failed", "status": "True"}]}},
+                "application/merge-patch+json")
+        self.assertIsNotNone(job)
+        self.server.kubectl("delete", "job", "odd", "-n", self.ns)
         self.assert_clean()
 
 
