@@ -19,6 +19,8 @@ class Admin:
         self.seq = 0
         self.aggregated_discovery = True
         self.expire_rules = []
+        # False: no inline Job controller nor kubelet for Jobs' pods; the test drives them.
+        self.job_controller = True
 
     # -- configuration ---------------------------------------------------------------------
     def configure(self, body, store):
@@ -30,6 +32,7 @@ class Admin:
                 self.fail_rules, self.latency, self.forbid = [], [], []
                 self.expire_rules = []
                 self.aggregated_discovery = True
+                self.job_controller = True
                 applied.append("reset")
             if body.get("clear_requests"):
                 self.log.clear()
@@ -75,6 +78,9 @@ class Admin:
                                           "count": int(rule.get("count", 1)),
                                           "new_token": bool(rule.get("new_token", True))})
                 applied.append("expire_continue")
+            if "job_controller" in body:
+                self.job_controller = bool(body["job_controller"])
+                applied.append("job_controller")
             if "aggregated_discovery" in body:
                 self.aggregated_discovery = bool(body["aggregated_discovery"])
                 applied.append("aggregated_discovery")
@@ -87,6 +93,7 @@ class Admin:
         return {"fail": [{k: v for k, v in r.items() if k != "regex"} for r in self.fail_rules],
                 "latency": [{k: v for k, v in r.items() if k != "regex"} for r in self.latency],
                 "forbid": list(self.forbid), "aggregated_discovery": self.aggregated_discovery,
+                "job_controller": self.job_controller,
                 "expire_continue": [{k: v for k, v in r.items() if k != "regex"}
                                     for r in self.expire_rules]}
 

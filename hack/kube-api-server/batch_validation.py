@@ -9,7 +9,7 @@ errors(kind, obj) returns field causes (errors.Cause) for kinds.validate()."""
 import re
 import zoneinfo
 
-from errors import field_duplicate, field_invalid, field_required, field_unsupported
+from errors import Cause, field_duplicate, field_invalid, field_required, field_unsupported
 
 CRONJOB_NAME_MAX = 52  # the controller appends an 11-character suffix to its Jobs' names
 ACTIONS = ["Count", "FailIndex", "FailJob", "Ignore"]
@@ -247,3 +247,31 @@ def errors(kind, obj):
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
         return job_spec_errors(spec, "spec")
     return []
+
+
+def _true(status, ctype):
+    return any(c.get("type") == ctype and c.get("status") == "True"
+               for c in status.get("conditions") or [])
+
+
+def job_status_errors(obj, old):
+    """validateJobStatus / ValidateJobStatusUpdate's checks that hold with the default feature
+    gates of 1.31 (JobPodReplacementPolicy on): conditions that cannot be true together, and a
+    SuccessCriteriaMet=True that cannot be taken back."""
+    st = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    before = (old or {}).get("status") or {}
+    out = []
+    complete, failed = _true(st, "Complete"), _true(st, "Failed")
+    target, met = _true(st, "FailureTarget"), _true(st, "SuccessCriteriaMet")
+    for bad, msg in ((complete and failed, "cannot set Complete=True and Failed=true conditions"),
+                     (complete and target,
+                      "cannot set Complete=True and FailureTarget=true conditions"),
+                     (met and failed, "cannot set SuccessCriteriaMet=True and Failed=true "
+                                      "conditions"),
+                     (met and target, "cannot set SuccessCriteriaMet=True and FailureTarget=true "
+                                      "conditions"),
+                     (_true(before, "SuccessCriteriaMet") and not met,
+                      "cannot disable the SuccessCriteriaMet=True condition")):
+        if bad:  # field.OmitValueType: no value in the message
+            out.append(Cause("Invalid value", "status.conditions", msg))
+    return out

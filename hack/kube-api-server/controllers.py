@@ -38,6 +38,10 @@ def _quantity_bytes(q):
         return 0
 
 
+def _job_pod(pod):
+    return any(r.get("kind") == "Job" for r in pod["metadata"].get("ownerReferences") or [])
+
+
 class Controllers:
     """Mixin of the Api class."""
 
@@ -102,11 +106,12 @@ class Controllers:
         elif kind == "PersistentVolume":
             self.volume_written(new)
         elif kind == "Pod":
-            self.pod_running(new)
+            if self.admin.job_controller or not _job_pod(new):
+                self.pod_running(new)
             self.pods_changed(new)
         elif kind == "Service":
             self.service_endpoints(new)
-        elif kind == "Job":
+        elif kind == "Job" and self.admin.job_controller:
             self.job_complete(new)
         elif kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
                       "ReplicationController"):

@@ -6,6 +6,7 @@ import random
 import uuid
 
 import crd as crdmod
+import batch_validation
 import kinds
 import podsecurity
 import quota
@@ -146,6 +147,10 @@ class Writer:
         allocated = set()
         if sub != "status" or seed:
             allocated = self._defaults_and_validation(res, sres, old, new)
+        elif sres.builtin and sres.kind == "Job":  # ValidateJobUpdateStatus
+            errs = batch_validation.job_status_errors(new, old)
+            if errs:
+                raise invalid(res.kind, res.group, meta.get("name") or "", errs)
         if old is None and not seed and res.namespaced:
             quota.admit(self, res, skey, new, dry_run)
         if old is None and exists:
