@@ -6,6 +6,7 @@
 #include "config/schedule_interval.h"
 #include "kube/config.h"
 #include "main/metrics.h"
+#include "main/movers.h"
 #include "main/wiring.h"
 #include "ops/backup/backup.h"
 #include "ops/backup/naming.h"
@@ -45,6 +46,14 @@ std::string Summary(const vault::RunStatus& st) {
         static_cast<long long>(count("clusterObjects")), static_cast<long long>(count("entries")),
         static_cast<long long>(size("storedBytes")), static_cast<long long>(size("logicalBytes")));
     out += buf;
+    if (count("volumes") > 0) {
+      std::snprintf(buf, sizeof buf, "  volumes %lld: %lld files, %lld bytes (stored %lld)\n",
+                    static_cast<long long>(count("volumes")),
+                    static_cast<long long>(count("volumeFiles")),
+                    static_cast<long long>(size("volumeBytes")),
+                    static_cast<long long>(size("volumeStoredBytes")));
+      out += buf;
+    }
   }
   for (const auto& e : st.errors.items) {
     out +=
@@ -72,6 +81,13 @@ std::vector<std::string> PushMetrics(const wiring::Invocation& inv,
   }
   facts.run_name = opts.name;
   facts.from_schedule = opts.from_schedule;
+  auto word = [&](const char* key, std::string fallback) {
+    auto it = st.extra.find(key);
+    auto j = it == st.extra.end() ? nlohmann::json() : nlohmann::json::parse(it->second, nullptr, false);
+    return j.is_string() ? j.get<std::string>() : fallback;
+  };
+  facts.backup_type = word("backupType", "AppBackup");
+  facts.data_type = word("dataType", "none");
   if (inv.config) {
     facts.failure_limit = static_cast<size_t>(inv.config->metrics.failure_info_limit);
     facts.kubedr = inv.config->metrics.kubedr_metrics;
@@ -96,6 +112,7 @@ int main(int argc, char** argv) {
   flags.AddDuration("min-interval", "DURATION",
                     "do nothing (exit 0) when the policy's last successful backup is younger");
   config::AddPolicyFlags(flags);
+  wiring::AddMoverFlags(flags);
   std::string log;
   base::SetLogCapture(&log);
   // The policy's vault is the run's vault unless --vault or --url says otherwise.
@@ -185,6 +202,16 @@ int main(int argc, char** argv) {
   ops::backup::Deps deps{
       **data_store, layout, **kube, reporter, clock, cancel, [&] { return control.Reason(); },
       &log};
+  wiring::Movers movers;
+  if (opts.policy.volumes != "none") {
+    auto set_up = wiring::SetUpMovers(inv, **kube, *report_kube,
+                                      wiring::OwnImage(*report_kube, id.namespace_name, id.pod));
+    if (!set_up.ok()) return Usage(set_up.status().message());
+    movers = std::move(*set_up);
+    deps.movers = movers.setup.get();
+  } else if (inv.flags.Has("local-volumes")) {
+    return Usage("--local-volumes: the policy takes no volume data (volumes = \"none\")");
+  }
 
   if (inv.settings.dry_run) {
     auto plan = ops::backup::MakePlan(deps, opts);

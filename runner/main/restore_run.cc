@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "kube/config.h"
 #include "main/metrics.h"
+#include "main/movers.h"
 #include "main/wiring.h"
 #include "ops/restore/restore.h"
 #include "report/identity.h"
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
                   "apply this conversion of the backup (convert-run): its PVCs, PVs and "
                   "volumeClaimTemplates carry the converted classes, access modes and sizes");
   config::AddRestorePolicyFlags(flags);
+  wiring::AddMoverFlags(flags);
   auto parsed = wiring::ParseInvocation(
       flags, argc, argv, [](const config::Config* cfg, const config::ParsedFlags& f) {
         std::string policy = f.GetString("policy");
@@ -117,6 +119,8 @@ int main(int argc, char** argv) {
   opts.spool_dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
   opts.policy_name = policy->name;
   opts.parallel_applies = policy->restore_workers;
+  opts.existing_data = policy->existing_data;
+  opts.movers = policy->movers;
 
   // SIGTERM, SIGINT and the restore's timeout stop it between objects; reads of the vault are
   // bounded by the deadline, and the final status is written on the uncancellable path.
@@ -158,7 +162,21 @@ int main(int argc, char** argv) {
                           reporter,
                           clock,
                           control.cancel(),
-                          [&] { return control.Reason(); }};
+                          [&] { return control.Reason(); },
+                          nullptr,
+                          ""};
+  // Restore movers, used when the backup holds volume data (a vault they cannot reach makes
+  // each volume say so).
+  auto mover_kube = kube::Client::Create(
+      *cluster_cfg, wiring::KubeClientOptions(inv.settings, control.DataPath()));
+  if (!mover_kube.ok()) return Usage(mover_kube.status().message());
+  auto movers = wiring::SetUpMovers(inv, **mover_kube, **report_kube,
+                                    wiring::OwnImage(**report_kube, id.namespace_name, id.pod));
+  if (movers.ok()) {
+    deps.movers = movers->setup.get();
+  } else {
+    deps.no_movers_reason = movers.status().message();
+  }
   ops::restore::Outcome outcome = ops::restore::Run(deps, opts, inv.settings.dry_run);
   control.Stop();
   vault::RunStatus& st = outcome.status;

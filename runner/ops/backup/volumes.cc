@@ -60,7 +60,8 @@ mover::JobSpecInput JobInput(const mover::Setup& movers, const Options& opts,
   in.credential_keys = movers.credential_keys;
   in.ca_bundle = movers.secret.count(mover::kCaKey) > 0;
   in.placement = placement;
-  in.node_policy = mover::ParseNodePolicy(ms.nodes).value_or(mover::NodePolicy::kExclude);
+  auto nodes = mover::ParseNodePolicy(ms.nodes);  // the config checked the word
+  in.node_policy = nodes.ok() ? *nodes : mover::NodePolicy::kExclude;
   in.resources = {{"requests", ms.resources.requests}, {"limits", ms.resources.limits}};
   in.active_deadline_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(ms.volume_timeout).count();

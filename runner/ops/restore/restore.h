@@ -65,6 +65,7 @@ struct Deps {
   std::function<std::string()> cancel_reason;
   // Starts the restore movers; nullptr: volume data is not restored (each volume says so).
   mover::Setup* movers = nullptr;
+  std::string no_movers_reason;  // why movers is nullptr
 };
 
 struct Outcome {

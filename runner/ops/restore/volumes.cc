@@ -61,7 +61,8 @@ mover::JobSpecInput JobInput(const mover::Setup& setup, const Options& opts,
   in.credential_keys = setup.credential_keys;
   in.ca_bundle = setup.secret.count(mover::kCaKey) > 0;
   in.placement = placement;
-  in.node_policy = mover::ParseNodePolicy(ms.nodes).value_or(mover::NodePolicy::kExclude);
+  auto nodes = mover::ParseNodePolicy(ms.nodes);  // the config checked the word
+  in.node_policy = nodes.ok() ? *nodes : mover::NodePolicy::kExclude;
   in.resources = {{"requests", ms.resources.requests}, {"limits", ms.resources.limits}};
   in.active_deadline_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(ms.volume_timeout).count();
@@ -165,11 +166,14 @@ void RestoreVolumes(Deps& deps, const Options& opts, kube::Client& kube,
   std::vector<mover::VolumeTask> tasks;
   std::vector<size_t> task_record;
   for (const BackedUpVolume& v : volumes) {
-    VolumeRecord rec{v.namespace_name, v.pvc, TargetNamespace(opts, v.namespace_name)};
+    VolumeRecord rec;
+    rec.namespace_name = v.namespace_name;
+    rec.pvc = v.pvc;
+    rec.target_namespace = TargetNamespace(opts, v.namespace_name);
     rec.phase = "Skipped";
     rec.message = SkipReason(opts, ledger.ClaimAction(v.namespace_name, v.pvc));
     if (rec.message.empty() && deps.movers == nullptr) {
-      rec.message = "volume data is not restored by this run";
+      rec.message = "volume data is not restored by this run: " + deps.no_movers_reason;
     }
     if (rec.message.empty()) {
       auto task = PlanTask(deps, opts, kube, v, rec.target_namespace);
