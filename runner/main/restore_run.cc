@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "kube/config.h"
 #include "main/metrics.h"
+#include "main/mover.h"
 #include "main/wiring.h"
 #include "ops/restore/restore.h"
 #include "report/identity.h"
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
                   "apply this conversion of the backup (convert-run): its PVCs, PVs and "
                   "volumeClaimTemplates carry the converted classes, access modes and sizes");
   config::AddRestorePolicyFlags(flags);
+  mover_main::AddMoverFlags(flags, mover_main::Direction::kRestore);
   auto parsed = wiring::ParseInvocation(
       flags, argc, argv, [](const config::Config* cfg, const config::ParsedFlags& f) {
         std::string policy = f.GetString("policy");
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
       });
   if (auto* code = std::get_if<int>(&parsed)) return *code;
   auto& inv = std::get<wiring::Invocation>(parsed);
+  if (auto code = mover_main::MaybeRunMover(inv, mover_main::Direction::kRestore)) return *code;
   base::Clock& clock = base::RealClock();
 
   const std::string backup = inv.flags.GetString("backup");
