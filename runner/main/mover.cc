@@ -97,14 +97,15 @@ int Finish(vault::VolumeResult& r, store::ObjectStore& store, const std::string&
   }
   const std::string line = r.kind + " " + r.namespace_name + "/" + r.pvc + ": " + r.phase +
                            (r.message.empty() ? "" : ": " + r.message);
-  std::printf("%s\n  files %llu, dirs %llu, symlinks %llu, hard links %llu, bytes %llu, "
-              "skipped %llu\n",
-              base::Redact(line).c_str(), static_cast<unsigned long long>(r.counts.files),
-              static_cast<unsigned long long>(r.counts.dirs),
-              static_cast<unsigned long long>(r.counts.symlinks),
-              static_cast<unsigned long long>(r.counts.hardlinks),
-              static_cast<unsigned long long>(r.counts.bytes),
-              static_cast<unsigned long long>(r.counts.skipped));
+  std::printf(
+      "%s\n  files %llu, dirs %llu, symlinks %llu, hard links %llu, bytes %llu, "
+      "skipped %llu\n",
+      base::Redact(line).c_str(), static_cast<unsigned long long>(r.counts.files),
+      static_cast<unsigned long long>(r.counts.dirs),
+      static_cast<unsigned long long>(r.counts.symlinks),
+      static_cast<unsigned long long>(r.counts.hardlinks),
+      static_cast<unsigned long long>(r.counts.bytes),
+      static_cast<unsigned long long>(r.counts.skipped));
   for (const auto& e : r.errors) std::printf("  error: %s\n", e.c_str());
   for (const auto& w : r.warnings) std::printf("  warning: %s\n", w.c_str());
   if (r.phase == "Failed") {
@@ -147,8 +148,10 @@ int RunBackup(const wiring::Invocation& inv, const Target& t) {
   // A published backup is immutable: its volumes and their results cannot change.
   auto published = (*report_store)->Head(layout.ManifestKey(name));
   if (published.ok()) {
-    std::fprintf(stderr, "VolumeBackup failed: backup '%s' is already published in the vault; "
-                         "its volume data cannot change\n", name.c_str());
+    std::fprintf(stderr,
+                 "VolumeBackup failed: backup '%s' is already published in the vault; "
+                 "its volume data cannot change\n",
+                 name.c_str());
     return wiring::kExitFailed;
   }
   const std::string rel = vault::VolumeObjectKey(t.ns, t.pvc);
@@ -159,14 +162,14 @@ int RunBackup(const wiring::Invocation& inv, const Target& t) {
   control.Stop();
   if (info.ok()) {
     Fill(r, info->tree);
-    r.object = vault::VolumeObject{rel, info->stored_size, info->logical_size,
-                                   info->stored_sha256, info->logical_sha256};
+    r.object = vault::VolumeObject{rel, info->stored_size, info->logical_size, info->stored_sha256,
+                                   info->logical_sha256};
   } else {
     const std::string reason = control.Reason();
     Fail(r, reason.empty() ? info.status() : info.status().Wrap(reason));
   }
-  return Finish(r, **report_store, layout.BackupObjectKey(name, vault::VolumeResultRel(t.ns, t.pvc)),
-                clock);
+  return Finish(r, **report_store,
+                layout.BackupObjectKey(name, vault::VolumeResultRel(t.ns, t.pvc)), clock);
 }
 
 // The volume's archive as the verified manifest records it (never from a result document).
@@ -185,15 +188,16 @@ base::Result<volume::ArchiveInfo> FindArchive(store::ObjectStore& store,
     info.logical_sha256 = o.logical_sha256;
     return info;
   }
-  return base::Error(Code::kNotFound, "backup '" + backup + "' holds no data of volume " + t.ns +
-                                          "/" + t.pvc);
+  return base::Error(Code::kNotFound,
+                     "backup '" + backup + "' holds no data of volume " + t.ns + "/" + t.pvc);
 }
 
 int RunRestore(const wiring::Invocation& inv, const Target& t) {
   const std::string backup = inv.flags.GetString("backup");
   const std::string name = inv.flags.GetString("name");
   if (backup.empty() || name.empty()) {
-    return Usage(Direction::kRestore, "--backup BACKUP and --name RESTORE are required with --mover");
+    return Usage(Direction::kRestore,
+                 "--backup BACKUP and --name RESTORE are required with --mover");
   }
   for (const auto& [v, what] : {std::pair{backup, "backup name"}, {name, "restore name"}}) {
     if (auto st = vault::ValidateName(v, what); !st.ok()) {
@@ -225,9 +229,9 @@ int RunRestore(const wiring::Invocation& inv, const Target& t) {
   // Archived owners are restored when the mover may chown (it runs as root: mover_privileged).
   opts.restore_ownership = geteuid() == 0;
   auto expected = FindArchive(**store, layout, backup, t);
-  auto tree = expected.ok() ? volume::RestoreFromStore(**store, *expected, t.path, opts,
-                                                       control.cancel())
-                            : base::Result<volume::TreeResult>(expected.status());
+  auto tree = expected.ok()
+                  ? volume::RestoreFromStore(**store, *expected, t.path, opts, control.cancel())
+                  : base::Result<volume::TreeResult>(expected.status());
   control.Stop();
   if (tree.ok()) {
     Fill(r, *tree);
@@ -242,8 +246,9 @@ int RunRestore(const wiring::Invocation& inv, const Target& t) {
 }  // namespace
 
 void AddMoverFlags(config::FlagSet& flags, Direction direction) {
-  flags.AddBool("mover", "run as a volume mover: one volume's data between --path and the vault "
-                         "(started by the parent run; talks to no cluster)");
+  flags.AddBool("mover",
+                "run as a volume mover: one volume's data between --path and the vault "
+                "(started by the parent run; talks to no cluster)");
   flags.AddString("volume", "NAMESPACE/PVC",
                   "the volume a mover handles, as it was backed up (with --mover)");
   flags.AddString("path", "DIR", "where the volume is mounted (with --mover)");

@@ -65,15 +65,14 @@ Status Check(const VolumeResult& r) {
     }
   }
   if (r.warnings.size() > kMaxVolumeResultItems || r.errors.size() > kMaxVolumeResultItems) {
-    return Error(Code::kInvalidArgument, "more than " + std::to_string(kMaxVolumeResultItems) +
-                                             " warnings or errors");
+    return Error(Code::kInvalidArgument,
+                 "more than " + std::to_string(kMaxVolumeResultItems) + " warnings or errors");
   }
   for (const auto* list : {&r.warnings, &r.errors}) {
     for (const auto& m : *list) {
       if (m.size() > kMaxVolumeMessageBytes) {
         return Error(Code::kInvalidArgument, "a message is longer than " +
-                                                 std::to_string(kMaxVolumeMessageBytes) +
-                                                 " bytes");
+                                                 std::to_string(kMaxVolumeMessageBytes) + " bytes");
       }
     }
   }
@@ -138,7 +137,7 @@ Result<std::string> SerializeVolumeResult(const VolumeResult& in) {
                      {"contentType", o.content_type}};
   }
   const VolumeCounts& c = r.counts;
-  doc["counts"] = {{"files", c.files},       {"dirs", c.dirs},   {"symlinks", c.symlinks},
+  doc["counts"] = {{"files", c.files},         {"dirs", c.dirs},   {"symlinks", c.symlinks},
                    {"hardlinks", c.hardlinks}, {"bytes", c.bytes}, {"skipped", c.skipped}};
   doc["warnings"] = Messages(r.warnings);
   doc["errors"] = Messages(r.errors);
@@ -155,15 +154,16 @@ Result<std::string> SerializeVolumeResult(const VolumeResult& in) {
 Result<VolumeResult> ParseVolumeResult(std::string_view bytes, std::string_view source) {
   const std::string what = "volume result '" + std::string(source) + "'";
   if (bytes.size() > kMaxVolumeResultBytes) {
-    return Error(Code::kDataLoss, what + " is larger than " +
-                                      std::to_string(kMaxVolumeResultBytes) + " bytes");
+    return Error(Code::kDataLoss,
+                 what + " is larger than " + std::to_string(kMaxVolumeResultBytes) + " bytes");
   }
   ASSIGN_OR_RETURN(Json doc, internal::ParseDocument(bytes, what));
   internal::FieldReader r(doc);
   VolumeResult out;
   if (r.Str("formatVersion") != kVolumeResultFormatVersion && r.ok()) {
-    return Error(Code::kFailedPrecondition, what + ": format version is newer than this cairn "
-                                                   "understands (1); upgrade cairn");
+    return Error(Code::kFailedPrecondition, what +
+                                                ": format version is newer than this cairn "
+                                                "understands (1); upgrade cairn");
   }
   out.kind = r.Str("kind");
   out.backup = r.Str("backup");
@@ -174,9 +174,8 @@ Result<VolumeResult> ParseVolumeResult(std::string_view bytes, std::string_view 
   out.message = r.OptStr("message");
   if (doc.contains("object") && !doc["object"].is_null()) {
     internal::FieldReader o = r.Child("object");
-    out.object = VolumeObject{o.Str("key"),           o.U64("storedSize"),
-                              o.U64("logicalSize"),   o.Str("storedSha256"),
-                              o.Str("logicalSha256"), o.Str("compression"),
+    out.object = VolumeObject{o.Str("key"),          o.U64("storedSize"),    o.U64("logicalSize"),
+                              o.Str("storedSha256"), o.Str("logicalSha256"), o.Str("compression"),
                               o.Str("contentType")};
   }
   internal::FieldReader c = r.Child("counts");
