@@ -1,5 +1,6 @@
 // archive/libarchive_support: what the tar writer and reader share about driving libarchive.
-// Private to runner/archive: nothing outside this module includes it or <archive.h>.
+// Private to runner/archive and runner/volume (the volume data path drives libarchive's disk
+// reader and writer itself): nothing else includes it or <archive.h>.
 //
 // libarchive converts entry paths between the process locale and UTF-8. cairn never calls
 // setlocale, so the process runs in the "C" locale, where libarchive cannot translate non-ASCII

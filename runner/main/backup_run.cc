@@ -7,6 +7,7 @@
 #include "kube/config.h"
 #include "main/metrics.h"
 #include "main/movers.h"
+#include "main/mover.h"
 #include "main/wiring.h"
 #include "ops/backup/backup.h"
 #include "ops/backup/naming.h"
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
                     "do nothing (exit 0) when the policy's last successful backup is younger");
   config::AddPolicyFlags(flags);
   wiring::AddMoverFlags(flags);
+  mover_main::AddMoverFlags(flags, mover_main::Direction::kBackup);
   std::string log;
   base::SetLogCapture(&log);
   // The policy's vault is the run's vault unless --vault or --url says otherwise.
@@ -124,6 +126,7 @@ int main(int argc, char** argv) {
       });
   if (auto* code = std::get_if<int>(&parsed)) return *code;
   auto& inv = std::get<wiring::Invocation>(parsed);
+  if (auto code = mover_main::MaybeRunMover(inv, mover_main::Direction::kBackup)) return *code;
   base::Clock& clock = base::RealClock();
 
   // The policy: from the config by name, then the flags on top.

@@ -9,6 +9,7 @@
 #include "kube/config.h"
 #include "main/metrics.h"
 #include "main/movers.h"
+#include "main/mover.h"
 #include "main/wiring.h"
 #include "ops/restore/restore.h"
 #include "report/identity.h"
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
                   "volumeClaimTemplates carry the converted classes, access modes and sizes");
   config::AddRestorePolicyFlags(flags);
   wiring::AddMoverFlags(flags);
+  mover_main::AddMoverFlags(flags, mover_main::Direction::kRestore);
   auto parsed = wiring::ParseInvocation(
       flags, argc, argv, [](const config::Config* cfg, const config::ParsedFlags& f) {
         std::string policy = f.GetString("policy");
@@ -82,6 +84,7 @@ int main(int argc, char** argv) {
       });
   if (auto* code = std::get_if<int>(&parsed)) return *code;
   auto& inv = std::get<wiring::Invocation>(parsed);
+  if (auto code = mover_main::MaybeRunMover(inv, mover_main::Direction::kRestore)) return *code;
   base::Clock& clock = base::RealClock();
 
   const std::string backup = inv.flags.GetString("backup");
@@ -119,7 +122,8 @@ int main(int argc, char** argv) {
   opts.spool_dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
   opts.policy_name = policy->name;
   opts.parallel_applies = policy->restore_workers;
-  opts.existing_data = policy->existing_data;
+  opts.existing_data = inv.flags.Has("existing-data") ? inv.flags.GetString("existing-data")
+                                                      : policy->existing_data;
   opts.movers = policy->movers;
 
   // SIGTERM, SIGINT and the restore's timeout stop it between objects; reads of the vault are

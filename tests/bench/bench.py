@@ -810,7 +810,7 @@ def bench_restore(args, env):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("what", choices=["upload", "kube-list", "resources", "restore"])
+    ap.add_argument("what", choices=["upload", "kube-list", "resources", "restore", "volume"])
     ap.add_argument("--sizes", default="256MiB,1GiB")
     ap.add_argument("--counts", default=None,
                     help="kube-list: 20000,40000; resources: 20000,100000; restore: 20000")
@@ -820,6 +820,7 @@ def main():
     ap.add_argument("--restore-workers", default="4,16",
                     help="restore: restore-run --restore-workers, one run each")
     ap.add_argument("--build", default=os.environ.get("CAIRN_BUILD_DIR", "build/release"))
+    ap.add_argument("--workdir", default=None, help="volume: where the datasets go (~10 GiB)")
     args = ap.parse_args()
     env = dict(os.environ)
     if args.what == "kube-list":
@@ -841,6 +842,10 @@ def main():
         if not env.get(k):
             raise SystemExit(f"{k} is not set (scripts/bench starts the S3 test server)")
     env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
+    if args.what == "volume":
+        from volume_bench import bench_volume  # tests/bench/volume_bench.py
+        bench_volume(args, env)
+        return
     bench_upload(args, env)
 
 

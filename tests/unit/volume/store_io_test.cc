@@ -1,0 +1,76 @@
+// BackupToStore → RestoreFromStore through the memory store: sizes and digests as the manifest
+// records them, nothing stored on failure or cancel, and DataLoss for an archive that differs
+// from what was recorded.
+#include <atomic>
+
+#include "io/hash.h"
+#include "io/zstd.h"
+#include "store/memory/memory_store.h"
+#include "tree_support.h"
+#include "volume/volume.h"
+
+namespace cairn::volume {
+namespace {
+
+using testing::TempDir;
+using testing::WriteFile;
+
+const std::atomic<bool> kNoCancel{false};
+
+TEST(VolumeStore, RoundTripRecordsSizesAndDigests) {
+  TempDir src, dst;
+  WriteFile(src / "a", std::string(100000, 'a'));
+  ASSERT_EQ(mkdir((src / "d").c_str(), 0755), 0);
+  WriteFile(src / "d/b", "b");
+  store::MemoryStore store;
+  auto info = BackupToStore(store, "backups/x/volumes/ns/pvc.tar.zst", src.path(), 3, 2, kNoCancel);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  auto stored = store.GetAll(info->key);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(info->stored_size, stored->size());
+  EXPECT_EQ(info->stored_sha256, io::Sha256Hex(*stored));
+  auto logical = io::ZstdDecompress(*stored, 64 << 20);
+  ASSERT_TRUE(logical.ok());
+  EXPECT_EQ(info->logical_size, logical->size());
+  EXPECT_EQ(info->logical_sha256, io::Sha256Hex(*logical));
+  EXPECT_EQ(info->tree.counts.files, 2u);
+  EXPECT_EQ(info->tree.counts.bytes, 100001u);
+
+  auto r = RestoreFromStore(store, *info, dst.path(), {}, kNoCancel);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(testing::Diff(testing::Snapshot(src.path()), testing::Snapshot(dst.path())), "");
+}
+
+TEST(VolumeStore, DifferentArchiveIsDataLoss) {
+  TempDir src, other, dst;
+  WriteFile(src / "a", "the real data");
+  WriteFile(other / "a", "forged data!!");
+  store::MemoryStore store;
+  auto info = BackupToStore(store, "v.tar.zst", src.path(), 3, 0, kNoCancel);
+  ASSERT_TRUE(info.ok());
+  // Another valid archive under the same key: well-formed, but not what was recorded.
+  ASSERT_TRUE(BackupToStore(store, "v.tar.zst", other.path(), 3, 0, kNoCancel).ok());
+  auto r = RestoreFromStore(store, *info, dst.path(), {}, kNoCancel);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), base::Code::kDataLoss);
+  EXPECT_NE(r.status().message().find("differs from its manifest entry"), std::string::npos);
+}
+
+TEST(VolumeStore, NothingStoredOnCancelOrMissingRoot) {
+  TempDir src;
+  WriteFile(src / "a", "a");
+  store::MemoryStore store;
+  std::atomic<bool> cancel{true};
+  auto r = BackupToStore(store, "v.tar.zst", src.path(), 3, 0, cancel);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), base::Code::kCancelled);
+  auto missing = BackupToStore(store, "w.tar.zst", src / "nope", 3, 0, kNoCancel);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), base::Code::kNotFound);
+  auto all = store.ListAll({});
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->empty());
+}
+
+}  // namespace
+}  // namespace cairn::volume
