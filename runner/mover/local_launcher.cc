@@ -45,6 +45,20 @@ std::string SelfDir() {
   return p.substr(0, p.rfind('/'));
 }
 
+base::Status Errno(const std::string& what);
+
+// mkdir -p, mode 0755.
+base::Status MakeDirs(const std::string& path) {
+  for (size_t at = 1; at <= path.size(); ++at) {
+    if (at != path.size() && path[at] != '/') continue;
+    const std::string part = path.substr(0, at);
+    if (mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Errno("unable to create the volume directory '" + part + "'");
+    }
+  }
+  return base::Status::Ok();
+}
+
 base::Status Errno(const std::string& what) {
   return base::Error(base::Code::kInternal, what + ": " + std::strerror(errno));
 }
@@ -149,8 +163,11 @@ class LocalLauncher final : public Launcher {
   base::Result<Invocation> Prepare(const json& job, const SecretData& secret, Child* child) {
     const json& meta = job.at("metadata");
     const json& ann = meta.value("annotations", json::object());
-    std::string volume =
-        dir_ + "/" + Str(ann, kNamespaceAnnotation) + "/" + Str(ann, kPvcAnnotation);
+    // The claim as mounted: the Job's namespace (a restore's target namespace) and the PVC.
+    std::string volume = dir_ + "/" + Str(meta, "namespace") + "/" + Str(ann, kPvcAnnotation);
+    // A restore's claim is new: its volume starts as an empty directory.
+    const json& labels = meta.value("labels", json::object());
+    if (Str(labels, "cairn.io/mover") == "restore") RETURN_IF_ERROR(MakeDirs(volume));
     const json& container = job.at("spec").at("template").at("spec").at("containers").at(0);
     Invocation inv;
     for (const json& a : container.value("command", json::array())) inv.argv.push_back(a);
@@ -187,6 +204,7 @@ class LocalLauncher final : public Launcher {
     if (pid == 0) {
       setpgid(0, 0);
       dup2(child->stderr_fd, 2);
+      dup2(child->stderr_fd, 1);  // as a pod's log: the parent's stdout stays its own
       int devnull = open("/dev/null", O_RDONLY);
       if (devnull >= 0) dup2(devnull, 0);
       execve(argv[0], argv.data(), envp.data());

@@ -18,11 +18,6 @@ apiVersion: v1
 kind: Namespace
 metadata: {name: app}
 ---
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata: {name: standard}
-provisioner: rancher.io/local-path
----
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: data, namespace: app}
@@ -41,10 +36,9 @@ spec:
 """
 
 CLASSES = """
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata: {name: standard}
-provisioner: rancher.io/local-path
+apiVersion: v1
+kind: Namespace
+metadata: {name: unrelated}
 """
 
 
