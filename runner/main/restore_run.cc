@@ -49,6 +49,11 @@ std::string Summary(const vault::RunStatus& st) {
     out +=
         std::string("  ") + k + " " + std::to_string(it == st.counts.end() ? 0 : it->second) + "\n";
   }
+  if (auto v = st.counts.find("volumes"); v != st.counts.end()) {
+    auto bytes = st.sizes.find("volumeBytes");
+    out += "  volumes " + std::to_string(v->second) + " restored (" +
+           std::to_string(bytes == st.sizes.end() ? 0 : bytes->second) + " bytes)\n";
+  }
   for (const auto& e : st.errors.items) {
     out +=
         "  error [" + e.scope + "] " + (e.object.empty() ? "" : e.object + ": ") + e.message + "\n";

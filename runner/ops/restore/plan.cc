@@ -326,9 +326,14 @@ Decision Decide(const EntryRef& e, const json& obj, const RestoreOptions& o,
         claim.empty()
             ? std::string("a claim of it")
             : "its claim " + Quote(MapNamespaceName(claim_ns, o) + "/" + std::string(claim));
+    if (o.claims_with_data.count(std::string(claim_ns) + "/" + std::string(claim))) {
+      return skip("not restored: persistentVolumeReclaimPolicy is Delete; " + who +
+                      " is bound to a new volume, into which the backed-up data is restored",
+                  SkipKind::kNotRestorable);
+    }
     return skip(
         "not restored: persistentVolumeReclaimPolicy is Delete and this backup has no "
-        "volume data; " +
+        "volume data for it; " +
             who + " comes back empty, bound to a new volume",
         SkipKind::kNotRestorable);
   }

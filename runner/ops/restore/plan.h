@@ -59,6 +59,8 @@ struct RestoreOptions {
   // Restored first, in this order, before the default order ("resource" or "resource.group").
   std::vector<std::string> priorities;
   std::string backup_name, restore_name;  // for the labels cairn.io/backup-name, -restore-name
+  // "ns/pvc" (as backed up) of the claims whose volume data the backup holds.
+  std::set<std::string> claims_with_data;
 };
 
 // Labels every restored object gets (values: RestoreOptions backup_name and restore_name).

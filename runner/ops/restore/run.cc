@@ -380,7 +380,8 @@ base::Status ApplyPlans(Spool& spool, std::vector<ResourcePlan>& plans, ApplyPoo
 
 }  // namespace
 
-Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
+Outcome Run(Deps& deps, const Options& requested, bool dry_run) {
+  Options opts = requested;  // the backup's claims with volume data are added once it is read
   Outcome out;
   vault::RunStatus& st = out.status;
   st.kind = std::string(vault::kKindRestore);
@@ -497,6 +498,9 @@ Outcome Run(Deps& deps, const Options& opts, bool dry_run) {
     ledger.Warn(std::string(vault::kScopeRunner), partial, "");
   }
 
+  for (const BackedUpVolume& v : VolumesOf(*manifest)) {
+    opts.policy.claims_with_data.insert(v.namespace_name + "/" + v.pvc);
+  }
   // 2-4. CRDs first, then (with a fresh discovery) everything else.
   auto kube = deps.kube();
   if (!kube.ok()) return fail(kube.status().message());

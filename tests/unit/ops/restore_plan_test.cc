@@ -457,14 +457,19 @@ TEST(Decide, PersistentVolumesWithDeletePolicyAreNotRestored) {
   EXPECT_EQ(d.kind, SkipKind::kNotRestorable);
   EXPECT_EQ(d.reason,
             "not restored: persistentVolumeReclaimPolicy is Delete and this backup has no volume "
-            "data; a claim of it comes back empty, bound to a new volume");
+            "data for it; a claim of it comes back empty, bound to a new volume");
   // The claim is named as it is restored (namespace mapping).
   pv["spec"]["claimRef"] = {{"namespace", "store"}, {"name", "data"}};
   RestoreOptions mapped;
   mapped.namespace_mapping = {{"store", "store-copy"}};
   EXPECT_EQ(Decide(e, pv, mapped, kNoKinds).reason,
             "not restored: persistentVolumeReclaimPolicy is Delete and this backup has no volume "
-            "data; its claim 'store-copy/data' comes back empty, bound to a new volume");
+            "data for it; its claim 'store-copy/data' comes back empty, bound to a new volume");
+  // With the claim's data in the backup, the new volume gets it.
+  mapped.claims_with_data = {"store/data"};
+  EXPECT_EQ(Decide(e, pv, mapped, kNoKinds).reason,
+            "not restored: persistentVolumeReclaimPolicy is Delete; its claim 'store-copy/data' "
+            "is bound to a new volume, into which the backed-up data is restored");
   pv["spec"]["persistentVolumeReclaimPolicy"] = "Retain";
   EXPECT_TRUE(Decide(e, pv, {}, kNoKinds).restore);
   pv.erase("spec");
