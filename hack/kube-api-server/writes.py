@@ -5,6 +5,7 @@ subresource rules, defaulting, validation, allocation, managed fields, storage, 
 import random
 import uuid
 
+import cel
 import crd as crdmod
 import kinds
 import podsecurity
@@ -236,6 +237,7 @@ class Writer:
             schema_res = self.registry.lookup(res.group, res.version, res.plural) or sres
             pruned = []
             crdmod.process(schema_res.schema, new, errs, pruned)
+            errs += cel.check(schema_res.schema, new, old)  # x-kubernetes-validations
             directive, warnings = getattr(self, "_field_validation", ("Warn", None))
             unknown = ", ".join(f'unknown field "{p}"' for p in pruned)
             if pruned and directive == "Strict":
