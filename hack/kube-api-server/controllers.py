@@ -246,6 +246,10 @@ class Controllers:
                       "waiting for first consumer to be created before binding",
                       "persistentvolume-controller")
             return
+        why = snapshots.provisioning_problem(self, pvc, sc)
+        if why:
+            self.emit(pvc, "ProvisioningFailed", why, sc.get("provisioner"), "Warning")
+            return
         provisioner = sc.get("provisioner")
         pv_name = f"pvc-{m['uid']}"
         pv = {"apiVersion": "v1", "kind": "PersistentVolume",

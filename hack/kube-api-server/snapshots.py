@@ -14,7 +14,7 @@ keeps it."""
 import time
 import uuid
 
-from errors import bad_request, not_found
+from errors import bad_request, field_invalid, field_required, not_found
 from kinds import now
 from patch import deepcopy
 
@@ -239,6 +239,7 @@ def _ready(api, vs, content, handle, size):
                    {"boundVolumeSnapshotContentName": content["metadata"]["name"],
                     "creationTime": ts, "readyToUse": True, "restoreSize": str(size)},
                    "snapshot-controller")
+    _retry_claims(api, vs)
     return {"content": content["metadata"]["name"], "snapshotHandle": handle}
 
 
@@ -322,3 +323,70 @@ def deleted(api, sres, obj):
         if content and ref.get("uid") == obj["metadata"]["uid"] and \
                 content["spec"].get("deletionPolicy") == "Delete":
             api.finish_delete(api.res(GROUP, "volumesnapshotcontents"), content)
+
+
+# -- PVCs made from snapshots ----------------------------------------------------------------
+
+def pvc_data_source(pvc):
+    """The API server's PVC dataSource rules (validateDataSource, and dataSourceRef defaulted
+    from dataSource as EnforceDataSourceBackwardsCompatibility does); returns field errors."""
+    spec = pvc.get("spec") or {}
+    errs = []
+    for field in ("dataSource", "dataSourceRef"):
+        ds = spec.get(field)
+        if ds is None:
+            continue
+        if not isinstance(ds, dict):
+            errs.append(field_invalid(f"spec.{field}", ds, "must be an object"))
+            continue
+        if not ds.get("name"):
+            errs.append(field_required(f"spec.{field}.name"))
+        if not ds.get("kind"):
+            errs.append(field_required(f"spec.{field}.kind"))
+        elif not ds.get("apiGroup") and ds["kind"] != "PersistentVolumeClaim":
+            errs.append(field_invalid(f"spec.{field}", ds["kind"], "must be 'PersistentVolumeClaim'"
+                                      " when referencing the default apiGroup"))
+    ds, ref = spec.get("dataSource"), spec.get("dataSourceRef")
+    if not errs and ds is not None and ref is None:
+        spec["dataSourceRef"] = deepcopy(ds)
+    elif not errs and ds is not None and ref is not None and \
+            {k: v for k, v in ref.items() if k != "namespace"} != ds:
+        errs.append(field_invalid("spec.dataSource", ds, "must match dataSourceRef"))
+    return errs
+
+
+def provisioning_problem(api, pvc, sc):
+    """What keeps the external-provisioner from provisioning a PVC from a VolumeSnapshot (it
+    retries when the snapshot becomes ready), or None."""
+    ds = (pvc.get("spec") or {}).get("dataSource") or {}
+    if ds.get("kind") != "VolumeSnapshot" or ds.get("apiGroup") != GROUP:
+        return None
+    name, ns = ds.get("name"), pvc["metadata"].get("namespace")
+    prefix = f"error getting handle for DataSource Type VolumeSnapshot by Name {name}"
+    vs = _get(api, "volumesnapshots", ns, name)
+    if vs is None:
+        return f'{prefix}: error getting snapshot {name} from api server: ' \
+               f'volumesnapshots.{GROUP} "{name}" not found'
+    st = vs.get("status") or {}
+    if not st.get("readyToUse") or not st.get("boundVolumeSnapshotContentName"):
+        return f"{prefix}: snapshot {name} is not Ready"
+    content = _get(api, "volumesnapshotcontents", "", st["boundVolumeSnapshotContentName"])
+    if content is None or content["spec"].get("driver") != sc.get("provisioner"):
+        return f"{prefix}: snapshot {name} was taken by another CSI driver than " \
+               f"{sc.get('provisioner')}"
+    want = _bytes(((pvc["spec"].get("resources") or {}).get("requests") or {}).get("storage"))
+    size = _bytes(st.get("restoreSize") or 0)
+    if want < size:
+        return f"requested volume size {want} is less than the size {size} for the source " \
+               f"snapshot {name}"
+    return None
+
+
+def _retry_claims(api, vs):
+    """The provisioner retries the PVCs waiting for this snapshot."""
+    ns, name = vs["metadata"]["namespace"], vs["metadata"]["name"]
+    for pvc in api.store.all(("", "persistentvolumeclaims"), ns):
+        ds = (pvc.get("spec") or {}).get("dataSource") or {}
+        if ds.get("kind") == "VolumeSnapshot" and ds.get("name") == name and \
+                (pvc.get("status") or {}).get("phase") == "Pending":
+            api.bind_claim(pvc)

@@ -11,6 +11,7 @@ import kinds
 import podsecurity
 import quota
 import services
+import snapshots
 from apply import field_set, track_update
 from errors import (ApiError, STALE, already_exists, bad_request, conflict, forbidden,
                     invalid, not_found, success)
@@ -231,6 +232,8 @@ class Writer:
                 crdmod.validate_crd(new, old)
                 new["status"] = crdmod.crd_status(new, (old or {}).get("status"))
             errs += kinds.validate(sres, new, old)
+            if sres.kind == "PersistentVolumeClaim" and old is None:
+                errs += snapshots.pvc_data_source(new)
             if not errs:
                 self._pod_security(sres, new)
         else:
