@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "test_support.h"
+
 namespace cairn::vault {
 namespace {
 
@@ -114,6 +116,27 @@ TEST(SnapshotRecord, ManifestMemberSurvivesSerializeAndParse) {
   EXPECT_EQ((*recs)[0].snapshot_handle, "snap-1234");
   Manifest none;
   EXPECT_TRUE(ManifestSnapshots(none)->empty());
+}
+
+}  // namespace
+}  // namespace cairn::vault
+
+namespace cairn::vault {
+namespace {
+
+TEST(SnapshotRecord, GoldenManifestIsReadAndRewrittenByteIdentically) {
+  const std::string golden = vaulttest::ReadFixture("manifest-v1-snapshots.json");
+  auto m = ParseManifest(golden);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto recs = ManifestSnapshots(*m);
+  ASSERT_TRUE(recs.ok()) << recs.status().ToString();
+  ASSERT_EQ(recs->size(), 2u);
+  EXPECT_EQ((*recs)[0].pvc, "db-0");
+  EXPECT_EQ((*recs)[0].restore_size, 5368709120ULL);
+  EXPECT_EQ((*recs)[1].driver, "ebs.csi.aws.com");
+  EXPECT_EQ((*recs)[1].extra.at("zone"), "\"eu-west-1a\"");
+  ASSERT_TRUE(SetManifestSnapshots(*m, *recs).ok());
+  EXPECT_EQ(SerializeManifest(*m).value(), golden);
 }
 
 }  // namespace
