@@ -266,6 +266,29 @@ TEST_F(SnapshotCluster, RestoreInTheSameAndInAnotherNamespace) {
   EXPECT_NE(again.status().message().find("is not in this cluster"), std::string::npos);
 }
 
+// A retried run of the same backup takes over its snapshot; someone else's of that name is not
+// touched.
+TEST_F(SnapshotCluster, ARetriedTakeReusesItsSnapshotButNotAForeignOne) {
+  server_->Admin({{"snapshot", {{"auto", "ready"}}}});
+  auto first = Take(*kube_, base::RealClock(), Opts("b7", "data"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto again = Take(*kube_, base::RealClock(), Opts("b7", "data"));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->volume_snapshot_content, first->volume_snapshot_content);
+  EXPECT_EQ(again->snapshot_handle, first->snapshot_handle);
+  json foreign = {{"apiVersion", "snapshot.storage.k8s.io/v1"},
+                  {"kind", "VolumeSnapshot"},
+                  {"metadata", {{"name", SnapshotName("b8", "data")}, {"namespace", "shop"}}},
+                  {"spec", {{"source", {{"persistentVolumeClaimName", "data"}}}}}};
+  ASSERT_TRUE(kube_->Create(VolumeSnapshots(), "shop", foreign).ok());
+  auto refused = Take(*kube_, base::RealClock(), Opts("b8", "data"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("exists and is not this backup's"), std::string::npos)
+      << refused.status().message();
+  EXPECT_TRUE(Exists(VolumeSnapshots(), "shop", SnapshotName("b8", "data")));
+  ASSERT_TRUE(DeleteBackupSnapshots(*kube_, "b7", {*first}).ok());
+}
+
 TEST_F(SnapshotCluster, TemporaryPvcFromTheSnapshot) {
   server_->Admin({{"snapshot", {{"auto", "ready"}}}});
   auto rec = Take(*kube_, base::RealClock(), Opts("b6", "exported"));
