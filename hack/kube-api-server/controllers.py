@@ -8,6 +8,7 @@ import time
 
 import kinds
 import quota
+import snapshots
 from patch import deepcopy
 
 BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
@@ -95,6 +96,8 @@ class Controllers:
         if kind == "CustomResourceDefinition":
             self.registry.add_crd(new)
             return
+        if self.controllers_on and not sres.builtin and sres.group == snapshots.GROUP:
+            snapshots.written(self, sres, old, new)
         if not self.controllers_on or kind is None:
             return
         if kind == "Namespace" and old is None:
@@ -124,6 +127,8 @@ class Controllers:
         if propagation != "Orphan":
             self.collect_garbage(m.get("namespace", ""), m.get("uid"))
         quota.replenish(self, sres.storage_key, obj)
+        if not sres.builtin and sres.group == snapshots.GROUP:
+            snapshots.deleted(self, sres, obj)
         if sres.builtin and (sres.kind, m["name"]) in (("ConfigMap", "kube-root-ca.crt"),
                                                         ("ServiceAccount", "default")):
             ns = self.store.get(("", "namespaces"), "", m.get("namespace", ""))
@@ -245,6 +250,10 @@ class Controllers:
             self.emit(pvc, "WaitForFirstConsumer",
                       "waiting for first consumer to be created before binding",
                       "persistentvolume-controller")
+            return
+        why = snapshots.provisioning_problem(self, pvc, sc)
+        if why:
+            self.emit(pvc, "ProvisioningFailed", why, sc.get("provisioner"), "Warning")
             return
         provisioner = sc.get("provisioner")
         pv_name = f"pvc-{m['uid']}"

@@ -81,6 +81,8 @@ class Api(Writer, Controllers, EndpointsControllers, Subresources):
         self.options = options
         self.authorizer = rbac.Authorizer(store)
         self.sa_tokens = {}  # TokenRequest tokens -> (namespace, ServiceAccount name)
+        self.physical = {}  # snapshots.py: snapshot handle -> the storage system's snapshot
+        self.snapshot_auto = ("off", "")
 
     # -- top level ---------------------------------------------------------------------------
     def dispatch(self, req):

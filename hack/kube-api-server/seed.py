@@ -4,6 +4,7 @@ seed manifests loaded from YAML/JSON files or directories (--seed, --samples).""
 import json
 import os
 
+import snapshots
 import yamlmini
 from errors import ApiError
 
@@ -11,37 +12,8 @@ SAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "samples")
 MANAGER = "cairn-seed"
 
 
-def _snapshot_crd(plural, kind, scope, short, status):
-    props = {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
-    if status:
-        props["status"] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-    if kind == "VolumeSnapshotClass":
-        props = {"driver": {"type": "string"}, "deletionPolicy": {"type": "string",
-                                                                  "enum": ["Delete", "Retain"]},
-                 "parameters": {"type": "object", "additionalProperties": {"type": "string"}}}
-    version = {"name": "v1", "served": True, "storage": True,
-               "schema": {"openAPIV3Schema": {"type": "object", "properties": dict(
-                   props, apiVersion={"type": "string"}, kind={"type": "string"},
-                   metadata={"type": "object"})}}}
-    if status:
-        version["subresources"] = {"status": {}}
-    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"{plural}.snapshot.storage.k8s.io",
-                         "annotations": {"api-approved.kubernetes.io":
-                                         "https://github.com/kubernetes-csi/external-snapshotter/"
-                                         "pull/814"}},
-            "spec": {"group": "snapshot.storage.k8s.io",
-                     "names": {"plural": plural, "singular": kind.lower(), "kind": kind,
-                               "listKind": kind + "List", "shortNames": short},
-                     "scope": scope, "versions": [version]}}
-
-
 def baseline(api, port, git_version):
-    objs = [_snapshot_crd("volumesnapshotclasses", "VolumeSnapshotClass", "Cluster",
-                          ["vsclass", "vsclasses"], False),
-            _snapshot_crd("volumesnapshotcontents", "VolumeSnapshotContent", "Cluster",
-                          ["vsc", "vscs"], True),
-            _snapshot_crd("volumesnapshots", "VolumeSnapshot", "Namespaced", ["vs"], True)]
+    objs = snapshots.crds()
     for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
         objs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     objs += [

@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import rbac  # noqa: E402
 import seed  # noqa: E402
+import snapshots  # noqa: E402
 from admin import Admin  # noqa: E402
 from discovery import Registry  # noqa: E402
 from errors import ApiError, bad_request, internal, unauthorized  # noqa: E402
@@ -264,13 +265,18 @@ class Handler(BaseHTTPRequestHandler):
                 since = int(query.get("since") or 0)
                 return self.reply(200, {"requests": admin.requests(since)})
             if path.rstrip("/") == "/__admin/state":
-                return self.reply(200, admin.state())
+                return self.reply(200, dict(admin.state(),
+                                            **snapshots.physical_state(self.server.api)))
             if self.command != "POST":
                 raise ApiError(405, "MethodNotAllowed", "POST a JSON body to /__admin/", {})
             try:
                 cfg = json.loads(body or b"{}")
             except ValueError as e:
                 raise bad_request(f"admin body is not JSON: {e}") from None
+            if isinstance(cfg, dict) and "snapshot" in cfg:  # snapshots.py's controller
+                return self.reply(200, {"snapshot": snapshots.act(self.server.api,
+                                                                  cfg["snapshot"]),
+                                        **snapshots.physical_state(self.server.api)})
             self.reply(200, admin.configure(cfg, self.server.store))
         except ApiError as e:
             self.reply(e.code, e.status())

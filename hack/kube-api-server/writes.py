@@ -5,12 +5,14 @@ subresource rules, defaulting, validation, allocation, managed fields, storage, 
 import random
 import uuid
 
+import cel
 import crd as crdmod
 import batch_validation
 import kinds
 import podsecurity
 import quota
 import services
+import snapshots
 from apply import field_set, track_update
 from errors import (ApiError, STALE, already_exists, bad_request, conflict, forbidden,
                     invalid, not_found, success)
@@ -235,12 +237,15 @@ class Writer:
                 crdmod.validate_crd(new, old)
                 new["status"] = crdmod.crd_status(new, (old or {}).get("status"))
             errs += kinds.validate(sres, new, old)
+            if sres.kind == "PersistentVolumeClaim" and old is None:
+                errs += snapshots.pvc_data_source(new)
             if not errs:
                 self._pod_security(sres, new)
         else:
             schema_res = self.registry.lookup(res.group, res.version, res.plural) or sres
             pruned = []
             crdmod.process(schema_res.schema, new, errs, pruned)
+            errs += cel.check(schema_res.schema, new, old)  # x-kubernetes-validations
             directive, warnings = getattr(self, "_field_validation", ("Warn", None))
             unknown = ", ".join(f'unknown field "{p}"' for p in pruned)
             if pruned and directive == "Strict":

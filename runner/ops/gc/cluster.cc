@@ -4,6 +4,8 @@
 
 #include "ops/gc/gc.h"
 #include "report/identity.h"
+#include "snapshot/cleanup.h"
+#include "snapshot/names.h"
 
 namespace cairn::ops::gc {
 namespace {
@@ -79,9 +81,22 @@ class KubeCluster final : public Cluster {
     return told;
   }
 
+  base::Result<std::string> Identity() override {
+    if (identity_.empty()) {
+      ASSIGN_OR_RETURN(identity_, snapshot::ClusterIdentity(client_));
+    }
+    return identity_;
+  }
+
+  Status DeleteSnapshots(std::string_view backup, const std::vector<vault::SnapshotRecord>& records,
+                         std::vector<std::string>* deleted) override {
+    return snapshot::DeleteBackupSnapshots(client_, backup, records, deleted);
+  }
+
  private:
   kube::Client& client_;
   report::ClusterReporter& reporter_;
+  std::string identity_;
 };
 
 // How one request fared across the vaults of the run.

@@ -13,6 +13,7 @@
 #include "kube/client.h"
 #include "ops/gc/plan.h"
 #include "report/cluster.h"
+#include "vault/snapshot_record.h"
 #include "vault/status.h"
 
 namespace cairn::ops::gc {
@@ -32,6 +33,19 @@ class Cluster {
   // `event` on the request's ConfigMap; then, when `remove`, the ConfigMap is deleted.
   virtual base::Status Answer(const DeleteRequest& request, const report::Event& event,
                               bool remove) = 0;
+  // The cluster's identity (snapshot::ClusterIdentity: the kube-system namespace uid), to tell
+  // whether a backup's CSI snapshots are in this cluster. The default knows none.
+  virtual base::Result<std::string> Identity() {
+    return base::Status(base::Code::kFailedPrecondition, "no cluster identity");
+  }
+  // Deletes a backup's CSI snapshots from this cluster (snapshot::DeleteBackupSnapshots);
+  // `deleted` names what went.
+  virtual base::Status DeleteSnapshots(std::string_view backup,
+                                       const std::vector<vault::SnapshotRecord>& records,
+                                       std::vector<std::string>* deleted) {
+    (void)backup, (void)records, (void)deleted;
+    return base::Status(base::Code::kFailedPrecondition, "no cluster to delete snapshots in");
+  }
 };
 
 // The real one: `reporter` is the gc run's own ClusterReporter (its identity names cairn's

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "ops/gc/snapshots.h"
+
 namespace cairn::ops::gc {
 namespace {
 
@@ -68,6 +70,7 @@ Status MarkDeleting(ExecContext& ctx, const BackupDecision& d) {
 
 Status DeleteBackup(ExecContext& ctx, const BackupDecision& d) {
   RETURN_IF_ERROR(MarkDeleting(ctx, d));
+  RETURN_IF_ERROR(ReleaseSnapshots(ctx, d));  // while the manifest still lists them
   Status m = ctx.store.Delete({ctx.layout.ManifestKey(d.name)});
   if (!m.ok()) return m.Wrap("unable to delete the manifest of backup '" + d.name + "'");
   RETURN_IF_ERROR(DeleteContents(ctx, d, true));

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "ops/gc/cluster.h"
@@ -20,10 +21,12 @@ struct ExecContext {
   const vault::Layout& layout;
   Cluster* cluster;  // may be null
   base::TimePoint now{};
+  std::vector<std::string>* warnings = nullptr;  // what gc could not do in the cluster
 };
 
-// Deletes backup `d`: marks its status Deleting (with the reason), deletes manifest.json, every
-// other object and pending upload of its directory, then status.json.
+// Deletes backup `d`: marks its status Deleting (with the reason), deletes the CSI snapshots its
+// manifest lists (snapshots.h), then manifest.json, every other object and pending upload of its
+// directory, then status.json.
 [[nodiscard]] base::Status DeleteBackup(ExecContext& ctx, const BackupDecision& d);
 
 // Abandoned backup (unless the run came back to life since the plan): its objects but

@@ -108,6 +108,7 @@ void Execute(Deps& deps, LeaseKeeper& lease, Outcome& out) {
   vault::RunStatus& st = out.status;
   ExecContext ctx{deps.store, deps.layout, deps.cluster, deps.clock.Now()};
   std::vector<std::string> warnings;
+  ctx.warnings = &warnings;
   auto step = [&](const std::function<Status()>& work, const std::string& object) {
     if (deps.cancel.load()) return false;
     Status kept = lease.Keep();
