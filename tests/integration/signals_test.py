@@ -257,7 +257,7 @@ class GcSignals(StopChecks):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, "POD_NAMESPACE": "cairn"})
         proc.started = time.time()
-        self.stop(proc, how, delay, codes=(1, 3))  # 3: a known defect, counted below
+        self.stop(proc, how, delay, codes=(1,))
         self.exit_code = proc.returncode
         # The run's name, from its status ConfigMap (the newest gc one).
         cms = json.loads(self.kube.kubectl("get", "cm", "-n", "cairn", "-l", "cairn.io/kind=gc",
@@ -266,7 +266,7 @@ class GcSignals(StopChecks):
                  c["metadata"]["name"])
         in_cm = json.loads(cm["data"]["status.json"])
         name = in_cm["name"]
-        self.assertIn(in_cm["phase"], ("Failed", "PartiallyFailed"), in_cm)
+        self.assertEqual(in_cm["phase"], "Failed", in_cm)
         events = json.loads(self.kube.kubectl("get", "events", "-n", "cairn", "-o",
                                               "json").stdout)["items"]
         self.assertTrue([e for e in events if e["type"] == "Warning" and e["reason"] == "GCFailed"
@@ -281,15 +281,11 @@ class GcSignals(StopChecks):
             if f"backups/{n}/manifest.json" in left:
                 self.assertIn(f"backups/{n}/resources.tar.zst", left, n)
         TOTALS["gc"] += 1
-        # Known defects: gc's store is not on the final path (runner/main/gc.cc opens it with
-        # the run's cancel flag, not RunControl::ReportPath()), so the final status write and
-        # the lease release are cancelled with the run, and the message names a cancelled
-        # request, not the stop; a stop during deletions ends PartiallyFailed, exit 3
-        # (runner/ops/gc). known_defects() counts them.
         return vault, name, self.reason(how, delay)
 
-    def known_defects(self, vault, name, reason):
-        """What a stopped gc still gets wrong: [] once it is fixed."""
+    def problems(self, vault, name, reason):
+        """What a stopped gc gets wrong: its status (vault and ConfigMap) must be Failed and
+        name the stop, its exit code 1, and its lease released for the next gc."""
         found = []
         if self.exit_code != 1:
             found.append(f"exit {self.exit_code} instead of 1")
@@ -311,22 +307,14 @@ class GcSignals(StopChecks):
             found.append("the gc lease was not released")
         if found:
             TOTALS["gc_defects"] += 1
-            log(f"gc {name}: known defects: {found}")
+            log(f"gc {name}: {found}")
         return found
 
     def test_sigterm(self):
-        self.known_defects(*self.stopped_gc("SIGTERM", 0))
+        self.assertEqual(self.problems(*self.stopped_gc("SIGTERM", 0)), [])
 
     def test_timeout(self):
-        self.known_defects(*self.stopped_gc("timeout", 0))
-
-    @unittest.expectedFailure
-    def test_known_defect_stopped_gc_records_why_and_releases_its_lease(self):
-        """Fails today: the vault keeps no status of a stopped gc (or one not naming the
-        stop), the ConfigMap names a cancelled request instead of the signal, and the lease is
-        left for the next gc to wait out. An unexpected success means it was fixed: drop the
-        decorator and the defect counting."""
-        self.assertEqual(self.known_defects(*self.stopped_gc("SIGTERM", 9)), [])
+        self.assertEqual(self.problems(*self.stopped_gc("timeout", 0)), [])
 
 
 def setUpModule():
@@ -339,7 +327,7 @@ def tearDownModule():
                    f"{TOTALS['gc']} gc), {TOTALS['late']} late exits, {TOTALS['applied']} "
                    f"objects applied before a stop listed in results ({TOTALS['in_flight']} in flight listed "
                    f"as failed though applied); gc: {TOTALS['gc_defects']} stops without the reason "
-                   f"in the vault or with its lease left (known defects) (seed {SEED})")
+                   f"in its status or with its lease left (seed {SEED})")
     SECRETS.finish("signals_test")
 
 
