@@ -21,13 +21,13 @@ namespace internal {
 namespace {
 
 constexpr std::array<std::string_view, 3> kMoverResourceNames = {"cpu", "memory",
-                                                                   "ephemeral-storage"};
+                                                                 "ephemeral-storage"};
 
 // A table such as { cpu = "100m", memory = "64Mi" }: known names, Kubernetes quantities.
 Field<MoverResources> ResourceMapField(std::string_view key,
                                        std::map<std::string, std::string> MoverResources::*member) {
-  return {key, [member](const toml::node& n, MoverResources& out, Binder& b,
-                        const std::string& path) {
+  return {key,
+          [member](const toml::node& n, MoverResources& out, Binder& b, const std::string& path) {
             const auto* table = n.as_table();
             if (table == nullptr) return TypeError("a table such as { memory = \"64Mi\" }", n);
             (out.*member).clear();  // the table replaces the defaults
@@ -81,8 +81,8 @@ Field<S> VolumeTimeoutField() {
 
 template <typename S, typename T>
 Field<S> MoverField(Field<MoverSettings> inner) {
-  return {inner.key, [bind = inner.bind](const toml::node& n, S& out, Binder& b,
-                                         const std::string& path) {
+  return {inner.key,
+          [bind = inner.bind](const toml::node& n, S& out, Binder& b, const std::string& path) {
             return bind(n, out.movers, b, path);
           }};
 }

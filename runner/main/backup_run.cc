@@ -6,8 +6,8 @@
 #include "config/schedule_interval.h"
 #include "kube/config.h"
 #include "main/metrics.h"
-#include "main/movers.h"
 #include "main/mover.h"
+#include "main/movers.h"
 #include "main/wiring.h"
 #include "ops/backup/backup.h"
 #include "ops/backup/naming.h"
@@ -84,7 +84,8 @@ std::vector<std::string> PushMetrics(const wiring::Invocation& inv,
   facts.from_schedule = opts.from_schedule;
   auto word = [&](const char* key, std::string fallback) {
     auto it = st.extra.find(key);
-    auto j = it == st.extra.end() ? nlohmann::json() : nlohmann::json::parse(it->second, nullptr, false);
+    auto j =
+        it == st.extra.end() ? nlohmann::json() : nlohmann::json::parse(it->second, nullptr, false);
     return j.is_string() ? j.get<std::string>() : fallback;
   };
   facts.backup_type = word("backupType", "AppBackup");

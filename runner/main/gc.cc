@@ -81,10 +81,14 @@ int RunVault(const wiring::Invocation& inv, const config::VaultConfig& vc, ops::
   std::unique_ptr<ops::gc::Cluster> cluster = kube ? ops::gc::NewKubeCluster(*kube, *cr) : nullptr;
   auto key = layout.StatusKey("gc", opts.run_name);
   report::Reporter reporter(final_store->get(), key.ok() ? *key : "", cr ? &*cr : nullptr);
-  ops::gc::Deps deps{**store,          layout,
-                     reporter,         cluster.get(),
-                     clock,            control.cancel(),
-                     [&] { return control.Reason(); }, final_store->get()};
+  ops::gc::Deps deps{**store,
+                     layout,
+                     reporter,
+                     cluster.get(),
+                     clock,
+                     control.cancel(),
+                     [&] { return control.Reason(); },
+                     final_store->get()};
   *out = ops::gc::Run(deps, opts);
   control.Stop();
   vault::RunStatus& st = out->status;

@@ -226,8 +226,7 @@ Status Enqueue(const Visit& v, EntryQueue& queue, RunState& state) {
 }
 
 // Lists (several threads) into the queue while this thread's writer drains it into the archive.
-Status WalkInto(Walker& walker, ArchiveStream& archive, RunState& state,
-                ClaimCollector& claims) {
+Status WalkInto(Walker& walker, ArchiveStream& archive, RunState& state, ClaimCollector& claims) {
   EntryQueue queue(kQueueBytes);
   Status written;
   std::thread writer([&] { written = archive.Drain(queue, state); });
@@ -310,7 +309,8 @@ Status CopyVolumes(Deps& deps, const Options& opts, RunState& state, Streamed& s
   if (opts.policy.volumes != "none") {
     ASSIGN_OR_RETURN(streamed.volumes, BackupVolumes(deps, opts, state, claims));
   }
-  state.Update([&](vault::RunStatus& st) { RecordVolumes(opts.policy.volumes, streamed.volumes, st); });
+  state.Update(
+      [&](vault::RunStatus& st) { RecordVolumes(opts.policy.volumes, streamed.volumes, st); });
   return Status::Ok();
 }
 
@@ -318,8 +318,8 @@ Status CopyVolumes(Deps& deps, const Options& opts, RunState& state, Streamed& s
 
 // The run's log, then the manifest: the commit point. Publication checks that the vault still
 // holds what this run uploaded (size and ETag as the uploads completed).
-Status Publish(Deps& deps, const Options& opts, const vault::RunStatus& st,
-               ArchiveStream& archive, const std::vector<VolumeOutcome>& volumes) {
+Status Publish(Deps& deps, const Options& opts, const vault::RunStatus& st, ArchiveStream& archive,
+               const std::vector<VolumeOutcome>& volumes) {
   vault::Manifest m;
   m.kind = std::string(vault::kManifestKindBackup);
   m.name = opts.name;

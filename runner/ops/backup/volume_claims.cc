@@ -22,10 +22,8 @@ std::string Meta(const nlohmann::json& obj, const char* key) {
 }
 
 nlohmann::json OutcomeJson(const VolumeOutcome& o) {
-  nlohmann::json j = {{"namespace", o.namespace_name},
-                      {"pvc", o.pvc},
-                      {"phase", o.phase},
-                      {"message", o.message}};
+  nlohmann::json j = {
+      {"namespace", o.namespace_name}, {"pvc", o.pvc}, {"phase", o.phase}, {"message", o.message}};
   if (o.object) {
     j["archive"] = o.object->key;
     j["storedBytes"] = o.object->stored_size;

@@ -44,9 +44,8 @@ Result<std::map<std::string, std::vector<nlohmann::json>>> PodsByNamespace(
   return pods;
 }
 
-mover::JobSpecInput JobInput(const mover::Setup& movers, const Options& opts,
-                             const std::string& ns, const std::string& pvc,
-                             const mover::Placement& placement) {
+mover::JobSpecInput JobInput(const mover::Setup& movers, const Options& opts, const std::string& ns,
+                             const std::string& pvc, const mover::Placement& placement) {
   mover::JobSpecInput in;
   in.direction = mover::Direction::kBackup;
   in.backup_name = opts.name;
@@ -69,8 +68,7 @@ mover::JobSpecInput JobInput(const mover::Setup& movers, const Options& opts,
 }
 
 // The claims whose data is copied, as mover tasks; the rest are outcomes already.
-Result<std::vector<mover::VolumeTask>> PlanTasks(Deps& deps, const Options& opts,
-                                                 RunState& state,
+Result<std::vector<mover::VolumeTask>> PlanTasks(Deps& deps, const Options& opts, RunState& state,
                                                  const std::vector<nlohmann::json>& claims,
                                                  std::vector<VolumeOutcome>* skipped) {
   std::vector<nlohmann::json> wanted;
@@ -91,9 +89,9 @@ Result<std::vector<mover::VolumeTask>> PlanTasks(Deps& deps, const Options& opts
   for (const auto& c : wanted) {
     const std::string ns = Meta(c, "namespace"), pvc = Meta(c, "name");
     auto placed = mover::Place(c, pods[ns], opts.policy.movers.privileged);
-    std::string why = !placed.ok()           ? placed.status().message()
+    std::string why = !placed.ok()         ? placed.status().message()
                       : !placed->mountable ? placed->reason
-                                             : "";
+                                           : "";
     if (!why.empty()) {
       skipped->push_back({ns, pvc, "Failed", why, std::nullopt, 0, 0, ""});
       state.AddError(vault::NamespaceScope(ns), "volume data not copied: " + why,
@@ -110,8 +108,7 @@ Result<std::vector<mover::VolumeTask>> PlanTasks(Deps& deps, const Options& opts
 // against the archive the vault holds.
 Result<vault::VolumeResult> ReadResult(Deps& deps, const Options& opts, const std::string& ns,
                                        const std::string& pvc) {
-  const std::string key =
-      deps.layout.BackupObjectKey(opts.name, vault::VolumeResultRel(ns, pvc));
+  const std::string key = deps.layout.BackupObjectKey(opts.name, vault::VolumeResultRel(ns, pvc));
   ASSIGN_OR_RETURN(std::string bytes, deps.store.GetAll(key, vault::kMaxVolumeResultBytes));
   ASSIGN_OR_RETURN(vault::VolumeResult r, vault::ParseVolumeResult(bytes, key));
   if (r.kind != vault::kKindVolumeBackup || r.backup != opts.name || r.namespace_name != ns ||
@@ -142,11 +139,12 @@ vault::StoredObject Describe(const vault::VolumeResult& r) {
   s.logical_sha256 = o.logical_sha256;
   s.compression = o.compression;
   s.content_type = o.content_type;
-  s.extra["volume"] = nlohmann::json{{"namespace", r.namespace_name},
-                                     {"pvc", r.pvc},
-                                     {"files", r.counts.files},
-                                     {"bytes", r.counts.bytes}}
-                          .dump();
+  s.extra["volume"] = nlohmann::json{
+      {"namespace", r.namespace_name},
+      {"pvc", r.pvc},
+      {"files", r.counts.files},
+      {"bytes",
+       r.counts.bytes}}.dump();
   return s;
 }
 
@@ -181,8 +179,7 @@ VolumeOutcome Collect(Deps& deps, const Options& opts, RunState& state,
 
 }  // namespace
 
-Result<std::vector<VolumeOutcome>> BackupVolumes(Deps& deps, const Options& opts,
-                                                 RunState& state,
+Result<std::vector<VolumeOutcome>> BackupVolumes(Deps& deps, const Options& opts, RunState& state,
                                                  const std::vector<nlohmann::json>& claims) {
   std::vector<VolumeOutcome> outcomes;
   if (claims.empty()) return outcomes;

@@ -16,8 +16,8 @@
 #include "ops/restore/restore.h"
 #include "ops/restore/target.h"
 #include "ops/restore/transform.h"
-#include "ops/restore/volumes.h"
 #include "ops/restore/verify.h"
+#include "ops/restore/volumes.h"
 #include "vault/manifest.h"
 #include "vault/read_lease.h"
 
@@ -585,9 +585,8 @@ Outcome Run(Deps& deps, const Options& requested, bool dry_run) {
     ApplyPool pool(**kube, builtin_ctx, custom_ctx, opts.policy, ledger, shared, deps.cancel,
                    opts.parallel_applies);
     const std::vector<BackedUpVolume> volumes = VolumesOf(*manifest);
-    Status applied = ApplyPlans(spool, rest.resources, pool, shared.owners, deps.cancel, [&] {
-      RestoreVolumes(deps, opts, **kube, volumes, ledger);
-    });
+    Status applied = ApplyPlans(spool, rest.resources, pool, shared.owners, deps.cancel,
+                                [&] { RestoreVolumes(deps, opts, **kube, volumes, ledger); });
     if (!applied.ok()) return fail(applied.message());
   }
 

@@ -57,8 +57,9 @@ TEST(VolumeKeysTest, EveryKeyIsBound) {
 TEST(VolumeKeysTest, BadValuesNameTheirPlace) {
   EXPECT_EQ(ErrorOf("[policies.p]\nvolumes = \"disks\"\n"),
             "t.toml:2:1: policies.p.volumes: invalid value 'disks' (want \"none\" or \"fs\")");
-  EXPECT_NE(ErrorOf("[policies.p]\nmover_concurrency = 0\n").find("t.toml:2:1: "
-                                                                 "policies.p.mover_concurrency"),
+  EXPECT_NE(ErrorOf("[policies.p]\nmover_concurrency = 0\n")
+                .find("t.toml:2:1: "
+                      "policies.p.mover_concurrency"),
             std::string::npos);
   EXPECT_NE(ErrorOf("[policies.p]\nmover_nodes = \"all\"\n").find("policies.p.mover_nodes"),
             std::string::npos);
