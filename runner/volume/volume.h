@@ -15,7 +15,9 @@
 // directories, symlinks and hard links (devices, FIFOs, sockets); absolute symlink targets and
 // relative ones that could leave the tree (see SymlinkTargetStaysInside); hard links whose
 // target is not a regular file reached without a symlink inside `root`; any entry whose path
-// goes through a symlink (libarchive's SECURE_SYMLINKS on top of the checks here).
+// goes through a symlink (checked from the root's descriptor, remembering the last directory
+// found free of symlinks; a symlink at the entry's own name is removed first, as libarchive's
+// SECURE_SYMLINKS would).
 //
 // Paths are bytes: names with newlines or invalid UTF-8 round-trip (pax hdrcharset=BINARY).
 #pragma once

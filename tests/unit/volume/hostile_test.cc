@@ -109,6 +109,26 @@ TEST_F(VolumeHostile, WriteThroughARestoredSymlink) {
   EXPECT_NE(lstat((target() + "/sub/through").c_str(), &st), 0);
 }
 
+TEST_F(VolumeHostile, WriteThroughASymlinkThatReplacedACheckedDirectory) {
+  // "d/e" is checked as the parent of an entry that cannot be created (its name is too long),
+  // so it stays empty; a symlink entry then replaces it, and what goes through it is refused
+  // although "d/e" was a directory when last checked.
+  auto r = RestoreExpectRefused(ArchiveBuilder()
+                                    .Dir("sub")
+                                    .Dir("d")
+                                    .Dir("d/e")
+                                    .File("d/e/" + std::string(300, 'x'), "long")
+                                    .Symlink("d/e", "../sub")
+                                    .File("d/e/through", "pwned")
+                                    .File("ok", "ok")
+                                    .Finish(),
+                                "d/e/through");
+  struct stat st {};
+  EXPECT_EQ(lstat((target() + "/d/e").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_NE(lstat((target() + "/sub/through").c_str(), &st), 0);
+}
+
 TEST_F(VolumeHostile, WriteThroughAnExistingSymlink) {
   // The volume already holds a symlink to outside (overwrite mode): nothing goes through it,
   // and an entry of the same name replaces the link itself.
