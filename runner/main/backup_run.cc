@@ -6,8 +6,8 @@
 #include "config/schedule_interval.h"
 #include "kube/config.h"
 #include "main/metrics.h"
-#include "main/movers.h"
 #include "main/mover.h"
+#include "main/movers.h"
 #include "main/wiring.h"
 #include "ops/backup/backup.h"
 #include "ops/backup/naming.h"
@@ -84,7 +84,8 @@ std::vector<std::string> PushMetrics(const wiring::Invocation& inv,
   facts.from_schedule = opts.from_schedule;
   auto word = [&](const char* key, std::string fallback) {
     auto it = st.extra.find(key);
-    auto j = it == st.extra.end() ? nlohmann::json() : nlohmann::json::parse(it->second, nullptr, false);
+    auto j =
+        it == st.extra.end() ? nlohmann::json() : nlohmann::json::parse(it->second, nullptr, false);
     return j.is_string() ? j.get<std::string>() : fallback;
   };
   facts.backup_type = word("backupType", "AppBackup");
@@ -209,9 +210,12 @@ int main(int argc, char** argv) {
   if (opts.policy.volumes != "none") {
     auto set_up = wiring::SetUpMovers(inv, **kube, *report_kube,
                                       wiring::OwnImage(*report_kube, id.namespace_name, id.pod));
-    if (!set_up.ok()) return Usage(set_up.status().message());
-    movers = std::move(*set_up);
-    deps.movers = movers.setup.get();
+    if (set_up.ok()) {
+      movers = std::move(*set_up);
+      deps.movers = movers.setup.get();
+    } else if (opts.policy.volumes != "snapshot") {  // snapshots alone need no mover
+      return Usage(set_up.status().message());
+    }
   } else if (inv.flags.Has("local-volumes")) {
     return Usage("--local-volumes: the policy takes no volume data (volumes = \"none\")");
   }
