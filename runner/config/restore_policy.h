@@ -72,7 +72,7 @@ struct RestorePolicy {
   // Volume data of a backup with volumes: "empty" restores into empty volumes only (a volume
   // holding files is an error naming the PVC); "overwrite" writes over existing files.
   std::string existing_data = "empty";
-  MoverSettings movers;  // the restore movers (volume_timeout, mover_* keys)
+  MoverSettings movers;              // the restore movers (volume_timeout, mover_* keys)
   bool preserve_node_ports = false;  // keep Services' auto-assigned nodePorts
   bool restore_status = false;       // restore the status of custom resources
   // Resources restored first, in this order, before the built-in order for everything else.

@@ -68,13 +68,27 @@ int RunVault(const wiring::Invocation& inv, const config::VaultConfig& vc, ops::
     return store.status().code() == base::Code::kInvalidArgument ? wiring::kExitUsage
                                                                  : wiring::kExitFailed;
   }
+  // The status, events and the lease's release are written after a stop too.
+  auto final_store = wiring::OpenStore(vc, inv.settings, control.ReportPath());
+  if (!final_store.ok()) {
+    std::fprintf(stderr, "GCFailed: vault %s: %s\n", vc.name.c_str(),
+                 base::Redact(final_store.status().message()).c_str());
+    return wiring::kExitFailed;
+  }
   vault::Layout layout = wiring::LayoutFor(vc);
   std::optional<report::ClusterReporter> cr;
   if (kube) cr.emplace(*kube, id, "gc", clock);
   std::unique_ptr<ops::gc::Cluster> cluster = kube ? ops::gc::NewKubeCluster(*kube, *cr) : nullptr;
   auto key = layout.StatusKey("gc", opts.run_name);
-  report::Reporter reporter(store->get(), key.ok() ? *key : "", cr ? &*cr : nullptr);
-  ops::gc::Deps deps{**store, layout, reporter, cluster.get(), clock, control.cancel()};
+  report::Reporter reporter(final_store->get(), key.ok() ? *key : "", cr ? &*cr : nullptr);
+  ops::gc::Deps deps{**store,
+                     layout,
+                     reporter,
+                     cluster.get(),
+                     clock,
+                     control.cancel(),
+                     [&] { return control.Reason(); },
+                     final_store->get()};
   *out = ops::gc::Run(deps, opts);
   control.Stop();
   vault::RunStatus& st = out->status;

@@ -94,7 +94,9 @@ int Finish(vault::VolumeResult& r, store::ObjectStore& store, const std::string&
   base::Status put = bytes.ok() ? store.Put(key, *bytes, po) : bytes.status();
   if (!put.ok()) {
     r.phase = "Failed";
-    r.message = "unable to write volume result '" + key + "': " + put.message();
+    // Keep the run's own failure first: it is usually why the vault did not answer either.
+    r.message = (r.message.empty() ? "" : r.message + "; ") + "unable to write volume result '" +
+                key + "': " + put.message();
   }
   const std::string line = r.kind + " " + r.namespace_name + "/" + r.pvc + ": " + r.phase +
                            (r.message.empty() ? "" : ": " + r.message);

@@ -54,7 +54,7 @@ base::Status FillSecret(const config::VaultConfig& v, bool local, mover::Setup& 
   setup.secret["AWS_SECRET_ACCESS_KEY"] = c.secret_access_key;
   if (!c.session_token.empty()) setup.secret["AWS_SESSION_TOKEN"] = c.session_token;
   for (const auto& [k, unused] : setup.secret) setup.credential_keys.push_back(k);
-  const std::string ca = !v.ca_file.empty()                  ? v.ca_file
+  const std::string ca = !v.ca_file.empty()                        ? v.ca_file
                          : std::getenv("AWS_CA_BUNDLE") != nullptr ? std::getenv("AWS_CA_BUNDLE")
                                                                    : "";
   if (local || ca.empty()) return base::Status::Ok();
@@ -85,7 +85,8 @@ base::Result<Movers> SetUpMovers(const Invocation& inv, kube::Client& kube, kube
     if (v.location.scheme != config::VaultUrl::Scheme::kS3) {
       return Error(Code::kInvalidArgument,
                    "volume data needs an s3 vault: mover Jobs in the workloads' namespaces cannot "
-                   "reach " + v.url + " (or give --local-volumes DIR)");
+                   "reach " +
+                       v.url + " (or give --local-volumes DIR)");
     }
     RETURN_IF_ERROR(CheckCarried(v));
   }
@@ -102,8 +103,8 @@ std::string OwnImage(kube::Client& kube, const std::string& ns, const std::strin
   if (ns.empty() || pod.empty()) return "";
   auto p = kube.Get({"", "v1", "pods", true}, ns, pod);
   if (!p.ok()) return "";
-  const auto containers = p->value("spec", nlohmann::json::object())
-                              .value("containers", nlohmann::json::array());
+  const auto containers =
+      p->value("spec", nlohmann::json::object()).value("containers", nlohmann::json::array());
   if (!containers.is_array() || containers.empty() || !containers[0].is_object()) return "";
   return containers[0].value("image", "");
 }

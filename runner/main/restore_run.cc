@@ -8,8 +8,8 @@
 #include "base/log.h"
 #include "kube/config.h"
 #include "main/metrics.h"
-#include "main/movers.h"
 #include "main/mover.h"
+#include "main/movers.h"
 #include "main/wiring.h"
 #include "ops/restore/restore.h"
 #include "report/identity.h"
@@ -127,8 +127,8 @@ int main(int argc, char** argv) {
   opts.spool_dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
   opts.policy_name = policy->name;
   opts.parallel_applies = policy->restore_workers;
-  opts.existing_data = inv.flags.Has("existing-data") ? inv.flags.GetString("existing-data")
-                                                      : policy->existing_data;
+  opts.existing_data =
+      inv.flags.Has("existing-data") ? inv.flags.GetString("existing-data") : policy->existing_data;
   opts.movers = policy->movers;
 
   // SIGTERM, SIGINT and the restore's timeout stop it between objects; reads of the vault are

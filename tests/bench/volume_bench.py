@@ -18,6 +18,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -235,6 +236,7 @@ def check_same(src, dst, what, strict=True):
 
 
 def bench_volume(args, env):
+    sys.stdout.reconfigure(line_buffering=True)  # each result as soon as it is known
     work = tempfile.mkdtemp(prefix="cairn-bench-volume-", dir=args.workdir)
     tag = f"bench/volume-{int(time.time())}"
     s3 = Vault(env, f"s3://{env['S3_BUCKET']}/{tag}", work)

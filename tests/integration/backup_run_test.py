@@ -10,7 +10,7 @@ import tempfile
 import time
 import unittest
 
-from cairn_test_support import KubeApiServer, binary, run, s3_env, unique
+from cairn_test_support import SECRETS, KubeApiServer, binary, run, s3_env, unique
 
 SAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "hack",
                        "kube-api-server", "samples")
@@ -42,6 +42,7 @@ class BackupRun(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="cairn-backup-")
         self.addCleanup(shutil.rmtree, self.dir, True)
         self.vault = os.path.join(self.dir, "vault")
+        self.addCleanup(SECRETS.collect_dir, self.vault)  # before the removal
 
     def backup(self, *args, url=None, env=None, timeout=120):
         return run("backup-run", "--url", url or f"file://{self.vault}",
@@ -426,6 +427,15 @@ class BackupRun(unittest.TestCase):
         r = run("vault-check", "--url", url, *args, "--list", "--output", "json")
         self.assertEqual(r.code, 0, r)
         self.assertTrue([b for b in r.json()["backups"] if b["name"] == "s3b"][0]["complete"])
+        SECRETS.collect_s3(url.split("/", 3)[3])
+
+
+def setUpModule():
+    SECRETS.enable()
+
+
+def tearDownModule():
+    SECRETS.finish("backup_run_test")
 
 
 if __name__ == "__main__":

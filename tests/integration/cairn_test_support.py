@@ -67,6 +67,7 @@ def run(name, *args, env=None, timeout=120):
                 full_env[k] = v
     proc = subprocess.run([binary(name), *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout)
+    SECRETS.output(name, proc.stdout, proc.stderr)
     return Result(proc)
 
 
@@ -105,6 +106,113 @@ class FaultProxy:
         self.stop()
 
 
+class TcpProxy:
+    """A TCP proxy on 127.0.0.1 in front of `upstream_port` (TLS passes through untouched), for
+    an outage of a server the test does not own: outage(seconds) resets every open connection
+    and closes the listening port, so clients get ECONNREFUSED, then listens on the same port
+    again. `connections` counts the connections accepted."""
+
+    def __init__(self, upstream_port):
+        import socket
+        import threading
+        self.upstream = upstream_port
+        self.outages = 0
+        self.lock = threading.Lock()
+        self.connections = 0
+        self.down_until = 0.0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while not self.stopped:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                # Shut for an outage: listen again on the same port once it is over.
+                self.listener.close()
+                while not self.stopped and time.time() < self.down_until:
+                    time.sleep(0.05)
+                if self.stopped:
+                    return
+                self.listener = socket.create_server(("127.0.0.1", self.port))
+                continue
+            if time.time() < self.down_until:
+                _reset(client)
+                continue
+            try:
+                server = socket.create_connection(("127.0.0.1", self.upstream), timeout=10)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.connections += 1
+            threading.Thread(target=self._pump, args=(client, server, self.outages),
+                             daemon=True).start()
+
+    def _pump(self, client, server, outages):
+        """Both directions of one connection; reset both ends when an outage begins."""
+        import select
+        socks, done = [client, server], set()
+        try:
+            while len(done) < 2 and self.outages == outages and not self.stopped:
+                ready, _, _ = select.select([s for s in socks if s not in done], [], [], 0.1)
+                for src in ready:
+                    dst = server if src is client else client
+                    data = src.recv(65536)
+                    if data:
+                        dst.sendall(data)
+                    else:
+                        done.add(src)
+                        dst.shutdown(1)
+        except OSError:
+            pass
+        _reset(client)
+        _reset(server)
+
+    def outage(self, seconds):
+        import socket
+        self.down_until = time.time() + seconds
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes accept(): the port closes
+        except OSError:
+            pass
+        self.outages += 1  # every connection's pump resets it
+
+    def kubeconfig(self, kube, path):
+        """A copy of `kube`'s kubeconfig whose server is this proxy."""
+        with open(os.path.join(kube.dir, "port")) as f:
+            port = f.read().strip()
+        with open(kube.kubeconfig) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace(f"https://127.0.0.1:{port}", f"https://127.0.0.1:{self.port}"))
+        return path
+
+    def stop(self):
+        import socket
+        self.stopped = True
+        self.down_until = 0
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _reset(sock):
+    """Closes with a TCP RST (SO_LINGER 0)."""
+    import socket
+    import struct
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    except OSError:
+        pass
+
+
 class KubeApiServer:
     """hack/kube-api-server/server.py in a temporary directory: .kubeconfig, .kubectl(...)."""
 
@@ -139,6 +247,7 @@ class KubeApiServer:
 
     def stop(self):
         if self.proc.poll() is None:
+            SECRETS.collect_kube(self)
             self.proc.terminate()
             try:
                 self.proc.wait(5)
@@ -196,3 +305,149 @@ def report_summary(line):
     if path:
         with open(path, "a") as f:
             f.write(line + "\n")
+
+
+class SecretsScan:
+    """The secrets scan (issue: "none may appear anywhere but inside the archive"). A suite
+    enables it (SECRETS.enable()); from then on every executable's stdout and stderr run through
+    run() is kept (Popen users hand theirs to output()), every KubeApiServer contributes, when it
+    stops, its Secrets' values, its token and client key (what is looked for) and its status
+    ConfigMaps and events (where it is looked for), and collect_dir()/collect_s3() add a vault's
+    documents (.zst ones decompressed; the archives of resources and volumes are the one place
+    the values belong). finish() looks for every value in every place, prints "secrets: N places
+    scanned, H hits" and fails naming each hit's place and what was found (never the value)."""
+
+    MIN_LEN = 12  # shorter values ("postgres", "true") would be found by chance
+
+    def __init__(self):
+        self.active = False
+        self.places = []  # (where, text)
+        self.needles = {}  # value -> what it is
+
+    def enable(self):
+        self.active = True
+        for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            if os.environ.get(name):
+                self.needle(os.environ[name], f"${name}")
+
+    def needle(self, value, what):
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if len(value) >= self.MIN_LEN:
+            self.needles.setdefault(value, what)
+
+    def secret_value(self, b64, what):
+        """A Secret's data value: as stored (base64), raw, and raw as JSON escapes it."""
+        import base64
+        self.needle(b64, what + " (base64)")
+        raw = base64.b64decode(b64)
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            return
+        self.needle(text, what)
+        self.needle(json.dumps(text)[1:-1], what + " (JSON-escaped)")
+
+    def output(self, name, out, err):
+        if self.active:
+            self.places.append((f"{name} stdout", out or ""))
+            self.places.append((f"{name} stderr", err or ""))
+
+    def collect_kube(self, server):
+        if not self.active:
+            return
+        import base64
+        server.admin({"reset": True})  # no fault or forbid rule in the way of what follows
+        with open(os.path.join(server.dir, "token")) as f:
+            self.needle(f.read().strip(), "the kube token")
+        with open(os.path.join(server.dir, "client.key")) as f:
+            key = f.read()
+        self.needle(base64.b64encode(key.encode()).decode(), "the client key (base64)")
+        body = [line for line in key.splitlines() if line and not line.startswith("-----")]
+        for line in body:
+            self.needle(line, "the client key")
+        for s in _api_get(server, "/api/v1/secrets")["items"]:
+            meta = s["metadata"]
+            for k, v in (s.get("data") or {}).items():
+                self.secret_value(v, f"Secret {meta.get('namespace')}/{meta['name']} key {k}")
+        cms = _api_get(server, "/api/v1/configmaps?labelSelector=cairn.io%2Fkind")["items"]
+        for cm in cms:
+            meta = cm["metadata"]
+            self.places.append((f"ConfigMap {meta['namespace']}/{meta['name']}", json.dumps(cm)))
+        for e in _api_get(server, "/api/v1/events")["items"]:
+            meta = e["metadata"]
+            self.places.append((f"Event {meta['namespace']}/{meta['name']}", json.dumps(e)))
+
+    def document(self, where, data):
+        """One vault document; .zst ones decompressed, the archives skipped."""
+        key = where.split("/", 1)[-1]
+        if key.endswith("resources.tar.zst") or "/volumes/" in key:
+            return
+        if key.endswith(".zst"):
+            # A document cut short (a killed run's) is scanned as far as it goes.
+            data = subprocess.run(["zstd", "-dcq"], input=data, capture_output=True).stdout
+        self.places.append((where, data.decode("utf-8", "replace")))
+
+    def collect_dir(self, root):
+        """Every document of a file vault (call before it is removed)."""
+        if not self.active or not os.path.isdir(root):
+            return
+        for d, _, files in os.walk(root):
+            for name in files:
+                path = os.path.join(d, name)
+                with open(path, "rb") as f:
+                    self.document("vault file://" + path, f.read())
+
+    def collect_s3(self, prefix):
+        """Every document under `prefix` of the S3 test server's bucket."""
+        if not self.active:
+            return
+        sys.path.insert(0, os.path.join(SOURCE, "tests", "harness"))
+        from s3_client import S3Client
+        s3 = S3Client.from_env()
+        for key in s3.keys(prefix.rstrip("/") + "/"):
+            self.document(f"vault s3://{s3.bucket}/{key}", s3.get(key) or b"")
+
+    def finish(self, suite):
+        """Scans every place for every value; fails naming each hit."""
+        hits = [f"{what} in {where}" for where, text in self.places
+                for value, what in self.needles.items() if value in text]
+        report_summary(f"secrets ({suite}): {len(self.places)} places scanned for "
+                       f"{len(self.needles)} values, {len(hits)} hits")
+        if hits:
+            raise AssertionError("credentials or Secret values found outside the archive:\n"
+                                 + "\n".join(hits[:50]))
+        if self.active and not self.needles:
+            raise AssertionError("the secrets scan had nothing to look for")
+
+
+SECRETS = SecretsScan()
+
+
+def _api_get(server, path):
+    """GET on the API test server with its admin token."""
+    import ssl
+    import urllib.request
+    with open(os.path.join(server.dir, "port")) as f:
+        port = f.read().strip()
+    with open(os.path.join(server.dir, "token")) as f:
+        token = f.read().strip()
+    ctx = ssl.create_default_context(cafile=os.path.join(server.dir, "ca.crt"))
+    req = urllib.request.Request(f"https://127.0.0.1:{port}{path}",
+                                 headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def plant_secret(kube, namespace, name="cairn-scan-canary"):
+    """A Secret of random values (text, multi-line, binary) in `namespace`: values that can only
+    turn up where cairn put them."""
+    import base64
+    data = {"token": uuid.uuid4().hex + uuid.uuid4().hex,
+            "multiline": f"first {uuid.uuid4().hex}\nsecond {uuid.uuid4().hex}\n",
+            "binary": None}
+    encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items() if v}
+    encoded["binary"] = base64.b64encode(os.urandom(24)).decode()
+    kube.kubectl("apply", "-f", "-", input=json.dumps(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
+         "type": "Opaque", "data": encoded}))

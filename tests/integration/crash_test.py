@@ -21,8 +21,8 @@ import tempfile
 import time
 import unittest
 
-from cairn_test_support import (FaultProxy, KubeApiServer, binary, report_summary, run, s3_env,
-                                unique)
+from cairn_test_support import (SECRETS, FaultProxy, KubeApiServer, binary, plant_secret,
+                                report_summary, run, s3_env, unique)
 from gc_test import DAY, FileVault, S3Vault, now, write_backup
 
 N = int(os.environ.get("CAIRN_CRASH_N", "20"))
@@ -44,6 +44,7 @@ def seed_cluster(kube, workdir):
         with open(path, "w") as f:
             f.write(base64.b64encode(os.urandom(690_000)).decode())
         kube.kubectl("create", "configmap", f"blob{i}", "-n", NAMESPACE, f"--from-file=data={path}")
+    plant_secret(kube, NAMESPACE)
 
 
 def writes_since(kube, since, run_name):
@@ -89,6 +90,7 @@ class CrashConsistency(unittest.TestCase):
         started = time.time()
         proc = self.backup(name)
         out, err = proc.communicate(timeout=120)
+        SECRETS.output("backup-run", out, err)
         self.assertEqual(proc.returncode, 0, out + err[-3000:])
         self.assertEqual(json.loads(out)["phase"], "Completed")
         return time.time() - started
@@ -101,7 +103,7 @@ class CrashConsistency(unittest.TestCase):
         time.sleep(delay)
         finished = proc.poll() is not None
         proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
+        SECRETS.output("backup-run", *proc.communicate(timeout=30))
         late = finished or bool(vault.keys(f"backups/{name}/manifest.json"))
         log(f"{name}: SIGKILL at {delay:.2f}s of {window:.2f}s"
             f"{' (after publication: drawn again)' if late else ''}")
@@ -166,6 +168,10 @@ class CrashConsistency(unittest.TestCase):
         listed = {b["name"]: b for b in r.json()["backups"]}
         for name in ["calibration", "after-kills"] + published:
             self.assertTrue(listed[name]["complete"], f"gc lost the complete backup {name}")
+        if isinstance(vault, S3Vault):
+            SECRETS.collect_s3(vault.prefix)
+        else:
+            SECRETS.collect_dir(vault.root)
 
     def pending(self, vault):
         if isinstance(vault, S3Vault):
@@ -276,6 +282,11 @@ def tearDownModule():
     report_summary(f"crash: {TOTALS['kills']} kills, {TOTALS['complete']} complete-looking, "
                    f"{TOTALS['uploads']} pending uploads after gc ({TOTALS['left']} before); {TOTALS['gc_kills']} gc kills, "
                    f"{TOTALS['gc_lost']} complete backups lost (seed {SEED})")
+    SECRETS.finish("crash_test")
+
+
+def setUpModule():
+    SECRETS.enable()
 
 
 def log(msg):

@@ -191,6 +191,27 @@ class RestoreHostile(unittest.TestCase):
             "metadata.name 'cluster-admin' differs from the path's",
             f"metadata.namespace 'kube-system' differs from the path's '{ns}'")
 
+    def test_a_manifest_edited_without_resealing_is_refused(self):
+        # Everything else consistent: only the checksum tells the edit.
+        vault = self.forge("unsealed", "", b"")
+        key = f"backups/{BACKUP}/manifest.json"
+        text = vault.read(key).decode()
+        edited = json.loads(text)
+        self.assertIn("checksum", edited)
+        edited["created_by"] = "someone else"
+        vault.write(key, (canonical(edited) + "\n").encode())  # the old checksum kept
+        before = self.target_objects()
+        since = max([q["seq"] for q in self.target.admin_requests(0)] + [0])
+        r = run("restore-run", *vault.args(), "--kubeconfig", self.target.kubeconfig,
+                "--backup", BACKUP, "--output", "json")
+        self.assertEqual(r.code, 1, r)
+        self.assertIn(f"manifest checksum mismatch for backup '{BACKUP}'", r.json()["message"])
+        writes = [q for q in self.target.admin_requests(since)
+                  if q["method"] not in ("GET", "HEAD") and "/configmaps/cairn-restore-" not in
+                  q["path"] and "/events" not in q["path"]]
+        self.assertEqual(writes, [], "the target cluster was written to")
+        self.assertEqual(self.target_objects(), before)
+
 
 class RestoreHostileS3(RestoreHostile):
     """The same forgeries in a vault on the S3 test server."""

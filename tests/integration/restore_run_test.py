@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from cairn_test_support import SOURCE, KubeApiServer, binary, run, s3_env, unique
+from cairn_test_support import SECRETS, SOURCE, KubeApiServer, binary, run, s3_env, unique
 from vault_access import FileVault, S3Vault
 
 COMPARE = os.path.join(SOURCE, "tests", "compare_clusters.py")
@@ -38,6 +38,10 @@ class RestoreRun(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        if isinstance(cls.vault, S3Vault):
+            SECRETS.collect_s3(cls.vault.prefix)
+        else:
+            SECRETS.collect_dir(cls.vault.root)
         cls.source.stop()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
@@ -293,6 +297,14 @@ class RestoreRunS3(RestoreRun):
     @classmethod
     def make_vault(cls):
         return S3Vault(s3_env(), unique("restore"))
+
+
+def setUpModule():
+    SECRETS.enable()
+
+
+def tearDownModule():
+    SECRETS.finish("restore_run_test")
 
 
 if __name__ == "__main__":

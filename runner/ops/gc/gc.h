@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,11 @@ struct Deps {
   Cluster* cluster;            // null outside a cluster
   base::Clock& clock;
   const std::atomic<bool>& cancel;
+  // Why `cancel` was set ("received SIGTERM", "timeout 10m0s exceeded").
+  std::function<std::string()> cancel_reason = {};
+  // Writes that must happen after a stop (the lease's release): a store a stop does not cancel.
+  // nullptr: `store`.
+  store::ObjectStore* final_store = nullptr;
 };
 
 struct Outcome {

@@ -55,7 +55,8 @@ class LeaseKeeper {
     return vault::RenewLease(deps_.store, lease_, deps_.clock);
   }
   void Release() {
-    Status st = vault::ReleaseLease(deps_.store, lease_, deps_.clock);
+    store::ObjectStore& store = deps_.final_store ? *deps_.final_store : deps_.store;
+    Status st = vault::ReleaseLease(store, lease_, deps_.clock);
     if (!st.ok()) base::LogWarn("gc lease not released", {{"error", st.message()}});
   }
 
@@ -145,7 +146,6 @@ void Execute(Deps& deps, LeaseKeeper& lease, Outcome& out) {
   for (const BackupDecision& d : out.plan.backups) {
     st.counts["uploadsAborted"] += static_cast<int64_t>(d.uploads.size());
   }
-  if (deps.cancel.load()) st.AddError(vault::kScopeRunner, "gc cancelled before it finished");
   for (const std::string& w : warnings) st.AddWarning(vault::kScopeCluster, w);
 }
 
@@ -174,6 +174,16 @@ std::string Summary(const vault::RunStatus& st) {
          " uploads aborted, " + n("kept") + " kept";
 }
 
+// A run stopped by SIGTERM or its timeout: Failed, saying why and what was done before.
+Outcome& Stopped(Deps& deps, Outcome& out) {
+  const std::string why = deps.cancel_reason ? deps.cancel_reason() : "";
+  const std::string message = "gc stopped (" + (why.empty() ? std::string("cancelled") : why) +
+                              ") before it finished: " + Summary(out.status);
+  out.status.AddError(vault::kScopeRunner, message);
+  Finish(deps, out, vault::kPhaseFailed, message, 1);
+  return out;
+}
+
 }  // namespace
 
 Outcome Run(Deps& deps, const Options& opts) {
@@ -184,6 +194,7 @@ Outcome Run(Deps& deps, const Options& opts) {
   st.vault = opts.vault_name;
   st.start_time = st.heartbeat_time = deps.clock.Now();
   auto fail = [&](const Status& why) {
+    if (deps.cancel.load()) return Stopped(deps, out);
     st.AddError(vault::kScopeRunner, why.message());
     Finish(deps, out, vault::kPhaseFailed, "gc failed: " + why.message(), 1);
     return out;
@@ -234,6 +245,7 @@ Outcome Run(Deps& deps, const Options& opts) {
   }
   Execute(deps, *lease, out);
   lease->Release();
+  if (deps.cancel.load()) return Stopped(deps, out);
   if (st.errors.count > 0) {
     Finish(deps, out, vault::kPhasePartiallyFailed,
            "gc finished with " + std::to_string(st.errors.count) + " errors: " + Summary(st), 3);

@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "base/clock.h"
-#include "kube/client.h"
 #include "config/policy.h"
+#include "kube/client.h"
 #include "mover/setup.h"
 #include "ops/restore/plan.h"
 #include "report/reporter.h"

@@ -56,8 +56,7 @@ mover::JobSpecInput JobInput(const mover::Setup& setup, const Options& opts,
   in.image = ms.image.empty() ? setup.image : ms.image;
   in.vault_args = setup.vault_args;
   in.extra_args = {"--existing-data", opts.existing_data};
-  in.secret_name =
-      mover::SecretName(mover::JobName(in.direction, opts.policy.restore_name, v.pvc));
+  in.secret_name = mover::SecretName(mover::JobName(in.direction, opts.policy.restore_name, v.pvc));
   in.credential_keys = setup.credential_keys;
   in.ca_bundle = setup.secret.count(mover::kCaKey) > 0;
   in.placement = placement;
@@ -104,9 +103,10 @@ void Collect(Deps& deps, const Options& opts, const mover::VolumeOutcome& ran, L
   }
   rec.phase = vault::kPhaseFailed;
   if (!r.ok()) {
-    rec.message = r.status().code() == Code::kNotFound && !ran.completed
-                      ? ran.reason
-                      : "volume " + rec.namespace_name + "/" + rec.pvc + ": " + r.status().message();
+    rec.message =
+        r.status().code() == Code::kNotFound && !ran.completed
+            ? ran.reason
+            : "volume " + rec.namespace_name + "/" + rec.pvc + ": " + r.status().message();
     ledger.Error(scope, rec.message, object);
     return;
   }
