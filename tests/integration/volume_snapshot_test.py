@@ -2,7 +2,8 @@
 controller: backup-run --volumes snapshot (a VolumeSnapshot per claim, its content Retain,
 recorded in the manifest), --volumes all (also exported through a mover on a temporary claim
 made from the snapshot, which is gone afterwards), a snapshot that fails (PartiallyFailed
-naming the claim), and restore-run in the same cluster making the claim from the snapshot."""
+naming the claim), a ReadWriteOncePod claim in use under --volumes fs (through a snapshot),
+and restore-run in the same cluster making the claim from the snapshot."""
 import json
 import os
 import shutil
@@ -39,6 +40,31 @@ spec:
   accessModes: [ReadWriteOnce]
   storageClassName: fast
   resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: solo}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: db, namespace: solo}
+spec:
+  accessModes: [ReadWriteOncePod]
+  storageClassName: fast
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, namespace: solo}
+spec:
+  securityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000}
+  containers:
+  - name: db
+    image: postgres:16
+    volumeMounts: [{name: data, mountPath: /var/lib/postgresql}]
+  volumes:
+  - name: data
+    persistentVolumeClaim: {claimName: db}
 """
 
 
@@ -54,6 +80,9 @@ class VolumeSnapshots(unittest.TestCase):
         os.makedirs(os.path.join(cls.volumes, "app", "data", "db"))
         with open(os.path.join(cls.volumes, "app", "data", "db", "table.dat"), "wb") as f:
             f.write(os.urandom(100_000))
+        os.makedirs(os.path.join(cls.volumes, "solo", "db"))
+        with open(os.path.join(cls.volumes, "solo", "db", "PG_VERSION"), "w") as f:
+            f.write("16\n")
         cls.kube = KubeApiServer("--seed", seed)
 
     @classmethod
@@ -124,6 +153,22 @@ class VolumeSnapshots(unittest.TestCase):
         self.assertEqual([s["pvc"] for s in m["snapshots"]], ["data"])
         claims = [c["metadata"]["name"] for c in self.get("pvc", "-n", "app")["items"]]
         self.assertEqual(claims, ["data"], "the temporary claim is deleted")
+
+    def test_a_read_write_once_pod_claim_in_use_goes_through_a_snapshot_under_fs(self):
+        name = unique("rwop")
+        r = run("backup-run", *self.vault.args(), "--kubeconfig", self.kube.kubeconfig,
+                "--include-namespaces", "solo", "--name", name, "--volumes", "fs",
+                "--local-volumes", self.volumes)
+        self.assertEqual(r.code, 0, r)
+        st = self.status(name)
+        self.assertEqual((st["phase"], st["backupType"], st["dataType"]),
+                         ("Completed", "AppAndPvBackup", "fs"))
+        vol = {v["pvc"]: v for v in st["volumes"]}["db"]
+        self.assertEqual(vol["archive"], "volumes/solo/db.tar.zst")
+        self.assertEqual(vol["snapshot"], f"cairn-{name}-db")
+        self.assertEqual([s["pvc"] for s in self.manifest(name)["snapshots"]], ["db"])
+        claims = [c["metadata"]["name"] for c in self.get("pvc", "-n", "solo")["items"]]
+        self.assertEqual(claims, ["db"], "the temporary claim is deleted")
 
     def test_a_failing_snapshot_names_the_claim_and_leaves_a_partial_backup(self):
         _admin_call(self.kube, "", {"snapshot": {"auto": "fail"}})
