@@ -166,7 +166,7 @@ class KubeLauncher final : public Launcher {
     const json& meta = Obj(job, "metadata");
     json enc = json::object();
     for (const auto& [k, v] : data) {
-      base::RegisterSecret(v);
+      if (k != kCaKey) base::RegisterSecret(v);  // the CA bundle is public
       enc[k] = kube::Base64Encode(v);
     }
     json secret = {{"apiVersion", "v1"},

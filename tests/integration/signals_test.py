@@ -177,7 +177,7 @@ class RestoreSignals(StopChecks):
         with KubeApiServer() as target:
             target.kubectl("create", "namespace", "cairn")
             # Each write into the namespace waits, so the apply phase lasts a few seconds.
-            target.admin({"latency": {"path_regex": f"/namespaces/{NAMESPACE}/", "ms": 60}})
+            target.admin({"latency": {"path_regex": f"/namespaces/{NAMESPACE}/", "ms": 150}})
             delay = round(self.rng.uniform(1.0, 3.5), 1)
             args = ["--timeout", f"{delay}s"] if how == "timeout" else []
             log(f"restore {name}: {how} at {delay}s (seed {SEED})")
