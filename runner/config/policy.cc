@@ -353,8 +353,11 @@ void AddPolicyFlags(FlagSet& flags) {
                kMinCompressionLevel, kMaxCompressionLevel);
   flags.AddDuration("heartbeat-interval", "DURATION",
                     "rewrite the running backup's status this often (default 30s)");
-  flags.AddChoice("volumes", {"none", "fs"},
-                  "volume data: none (API objects only) or fs (each PVC's files through a mover)");
+  flags.AddChoice("volumes", {"none", "fs", "snapshot", "all"},
+                  "volume data: none (API objects only), fs (each PVC's files through a mover), "
+                  "snapshot (CSI snapshots) or all (snapshots, exported through movers)");
+  flags.AddString("volume-snapshot-class", "NAME",
+                  "the VolumeSnapshotClass of snapshots (default: each driver's default class)");
   flags.AddDuration("volume-timeout", "DURATION",
                     "give up on one volume's mover after DURATION (default 1h)");
 }
@@ -439,6 +442,12 @@ base::Result<BackupPolicy> PolicyFromFlags(const ParsedFlags& flags, const Backu
   }
   if (flags.Has("volumes")) p.volumes = flags.GetString("volumes");
   if (auto vt = flags.GetDuration("volume-timeout")) p.movers.volume_timeout = *vt;
+  if (flags.Has("volume-snapshot-class")) {
+    p.volume_snapshot_class = flags.GetString("volume-snapshot-class");
+    if (auto st = CheckSnapshotClassName(p.volume_snapshot_class); !st.ok()) {
+      return wrap("volume-snapshot-class", st);
+    }
+  }
   return p;
 }
 

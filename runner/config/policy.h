@@ -99,8 +99,10 @@ struct MoverSettings {
   // CAP_CHOWN/CAP_FOWNER (restore); without it such a volume fails, naming the setting.
   bool privileged = false;
 };
-// Ok for "none", "fs"; the word otherwise names what is not supported.
+// Ok for "none", "fs", "snapshot", "all"; the word otherwise names what is not supported.
 base::Status CheckVolumesMode(std::string_view mode);
+// volume_snapshot_class: "" (the driver's default class) or a DNS subdomain.
+base::Status CheckSnapshotClassName(std::string_view name);
 
 // [policies.NAME]
 struct BackupPolicy {
@@ -127,8 +129,11 @@ struct BackupPolicy {
   base::Duration heartbeat_interval = kDefaultHeartbeatInterval;
   std::string origin;  // "FILE:LINE" of [policies.NAME]; empty when ad hoc
   // --- volume data ---
-  // "none": API objects only; "fs": each selected PVC's files through a mover Job.
+  // "none": API objects only; "fs": each selected PVC's files through a mover Job; "snapshot":
+  // a CSI snapshot of each; "all": both (the files exported from the snapshot).
   std::string volumes = "none";
+  // "snapshot"/"all": the VolumeSnapshotClass to use; "" = the default class of each PVC's driver.
+  std::string volume_snapshot_class;
   MoverSettings movers;
 };
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "config/quantity.h"
+#include "config/restore_policy.h"
 
 namespace cairn::config {
 
@@ -12,9 +13,19 @@ using base::Code;
 using base::Error;
 
 base::Status CheckVolumesMode(std::string_view mode) {
-  if (mode == "none" || mode == "fs") return base::Status::Ok();
+  if (mode == "none" || mode == "fs" || mode == "snapshot" || mode == "all") {
+    return base::Status::Ok();
+  }
+  return Error(Code::kInvalidArgument, "invalid value '" + std::string(mode) +
+                                           "' (want \"none\", \"fs\", \"snapshot\" or \"all\")");
+}
+
+base::Status CheckSnapshotClassName(std::string_view name) {
+  if (name.empty() || ValidateStorageClassName(name).ok()) return base::Status::Ok();
   return Error(Code::kInvalidArgument,
-               "invalid value '" + std::string(mode) + "' (want \"none\" or \"fs\")");
+               "invalid VolumeSnapshotClass name '" + std::string(name) +
+                   "': want lowercase letters, digits, '-' and '.', each dot-separated part "
+                   "starting and ending with a letter or digit, at most 253 characters");
 }
 
 namespace internal {
@@ -110,7 +121,9 @@ std::vector<Field<S>> MoverFieldsOf() {
 const std::vector<Field<BackupPolicy>>& VolumePolicyFields() {
   static const auto* fields = [] {
     auto* v = new std::vector<Field<BackupPolicy>>{
-        StringField("volumes", &BackupPolicy::volumes, CheckVolumesMode)};
+        StringField("volumes", &BackupPolicy::volumes, CheckVolumesMode),
+        StringField("volume_snapshot_class", &BackupPolicy::volume_snapshot_class,
+                    CheckSnapshotClassName)};
     for (auto& f : MoverFieldsOf<BackupPolicy>()) v->push_back(std::move(f));
     return v;
   }();

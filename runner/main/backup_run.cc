@@ -210,9 +210,12 @@ int main(int argc, char** argv) {
   if (opts.policy.volumes != "none") {
     auto set_up = wiring::SetUpMovers(inv, **kube, *report_kube,
                                       wiring::OwnImage(*report_kube, id.namespace_name, id.pod));
-    if (!set_up.ok()) return Usage(set_up.status().message());
-    movers = std::move(*set_up);
-    deps.movers = movers.setup.get();
+    if (set_up.ok()) {
+      movers = std::move(*set_up);
+      deps.movers = movers.setup.get();
+    } else if (opts.policy.volumes != "snapshot") {  // snapshots alone need no mover
+      return Usage(set_up.status().message());
+    }
   } else if (inv.flags.Has("local-volumes")) {
     return Usage("--local-volumes: the policy takes no volume data (volumes = \"none\")");
   }

@@ -1,5 +1,6 @@
 #include "mover/job_spec.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace cairn::mover {
@@ -257,6 +258,32 @@ nlohmann::json BuildJob(const JobSpecInput& in) {
                 {{"metadata", {{"labels", Labels(in)}, {"annotations", Annotations(in)}}},
                  {"spec", PodSpec(in)}}}};
   return {{"apiVersion", "batch/v1"}, {"kind", "Job"}, {"metadata", meta}, {"spec", spec}};
+}
+
+base::Status CheckClusterJob(const json& job) {
+  // A path of objects down to the containers; anything else reads as missing.
+  const json* at = &job;
+  for (const char* key : {"spec", "template", "spec", "containers"}) {
+    auto it = at->is_object() ? at->find(key) : at->end();
+    at = (at->is_object() && it != at->end()) ? &*it : nullptr;
+    if (at == nullptr) break;
+  }
+  const bool has_image = at != nullptr && at->is_array() && !at->empty() &&
+                         std::all_of(at->begin(), at->end(), [](const json& c) {
+                           auto img = c.is_object() ? c.find("image") : c.end();
+                           return c.is_object() && img != c.end() && img->is_string() &&
+                                  !img->get<std::string>().empty();
+                         });
+  if (has_image) return base::Status::Ok();
+  const json* meta = job.is_object() && job.contains("metadata") ? &job["metadata"] : nullptr;
+  const std::string name =
+      meta != nullptr && meta->is_object() && meta->contains("name") && (*meta)["name"].is_string()
+          ? (*meta)["name"].get<std::string>()
+          : "";
+  return base::Error(base::Code::kFailedPrecondition,
+                     "mover Job " + name +
+                         " has no image: cairn does not run in a pod whose image it can read; "
+                         "set mover_image in the policy");
 }
 
 }  // namespace cairn::mover

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "mover/placement.h"
 
 namespace cairn::mover {
@@ -70,5 +71,11 @@ std::string LabelValue(std::string_view v);
 
 // The Job. The caller has validated the names (a PVC and a namespace name are always valid).
 nlohmann::json BuildJob(const JobSpecInput& in);
+
+// Whether a built Job can run in a cluster: its container has an image. The API server accepts
+// a Job whose template has none, but the job controller can never create its pod
+// ("spec.containers[0].image: Required value"), so the mover would wait out volume_timeout.
+// An image is unknown when the run is not in a pod and the policy sets no mover_image.
+base::Status CheckClusterJob(const nlohmann::json& job);
 
 }  // namespace cairn::mover

@@ -106,6 +106,7 @@ class KubeLauncher final : public Launcher {
 
   base::Result<MoverId> Start(const json& job, const SecretData& secret) override {
     MoverId id{Str(Obj(job, "metadata"), "namespace"), Str(Obj(job, "metadata"), "name")};
+    RETURN_IF_ERROR(CheckClusterJob(job));
     ASSIGN_OR_RETURN(json created, client_.Create(kJobs, id.namespace_name, job));
     std::string secret_name = SecretNameOf(job);
     base::Status st = CreateSecret(created, secret_name, secret);

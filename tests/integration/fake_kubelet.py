@@ -17,11 +17,15 @@ thread does for every Job what the real job controller, scheduler and kubelet do
   the Job gets FailureTarget then Failed (reason BackoffLimitExceeded, "Job has reached the
   specified backoff limit"), failed=1, no completionTime;
 - a pod deleted (the Job deleted with propagation Background) has its process killed.
-It records what it saw (Secrets at start, the most Jobs in flight at once) for assertions."""
+It records what it saw (Secrets at start, the Jobs, the most Jobs in flight at once) for assertions.
+With `volumes_dir` it runs the real mover as kubelet would mount it: a command without '/' is the
+build's bin/ (CAIRN_BUILD_DIR), a persistentVolumeClaim mount is `<volumes_dir>/<ns>/<claim>`,
+a Secret mount is a temporary directory holding the Secret's items."""
 import base64
 import json
 import os
 import random
+import shutil
 import signal
 import ssl
 import string
@@ -93,8 +97,11 @@ def schedulable(pod_spec, nodes):
 
 
 class FakeKubelet(threading.Thread):
-    def __init__(self, server_dir):
+    def __init__(self, server_dir, volumes_dir=None):
         super().__init__(daemon=True)
+        self.volumes_dir = volumes_dir
+        self.jobs_seen = {}  # job name -> the Job as it was when its pod was made
+        self.tmpdirs = []  # Secret volumes written for containers
         self.api = Api(server_dir)
         self.stop_flag = False
         self.jobs = {}  # uid -> state dict
@@ -105,6 +112,8 @@ class FakeKubelet(threading.Thread):
     def stop(self):
         self.stop_flag = True
         self.join(10)
+        for d in self.tmpdirs:
+            shutil.rmtree(d, ignore_errors=True)
         for st in self.jobs.values():
             if st.get("proc") and st["proc"].poll() is None:
                 os.killpg(st["proc"].pid, signal.SIGKILL)
@@ -163,6 +172,7 @@ class FakeKubelet(threading.Thread):
     def create_pod(self, job, st):
         m, tmpl = job["metadata"], job["spec"]["template"]
         st["ns"] = m["namespace"]
+        self.jobs_seen[m["name"]] = job
         st["pod"] = m["name"] + "-" + "".join(random.choices(string.ascii_lowercase, k=5))
         pod = {"apiVersion": "v1", "kind": "Pod",
                "metadata": {"name": st["pod"], "namespace": m["namespace"],
@@ -220,7 +230,7 @@ class FakeKubelet(threading.Thread):
         self.secrets_seen[job["metadata"]["name"]] = self.api.call(
             "GET", f"/api/v1/namespaces/{st['ns']}/secrets/{name}")
         st["log"] = tempfile.TemporaryFile("w+")
-        st["proc"] = subprocess.Popen((c.get("command") or []) + (c.get("args") or []), env=env,
+        st["proc"] = subprocess.Popen(self.argv(job, c, st["ns"]), env=env,
                                       stdout=st["log"], stderr=st["log"],
                                       start_new_session=True)
         self.api.patch_status(self.pod_path(st), {"phase": "Running", "containerStatuses": [{
@@ -229,6 +239,32 @@ class FakeKubelet(threading.Thread):
             "conditions": [cond("PodScheduled"), cond("Ready")]})
         self.api.patch_status(self.job_path(job), {"ready": 1})
         st["phase"] = "running"
+
+    def argv(self, job, c, ns):
+        argv = (c.get("command") or []) + (c.get("args") or [])
+        if self.volumes_dir is None:
+            return argv
+        if "/" not in argv[0]:
+            argv[0] = os.path.join(os.environ.get("CAIRN_BUILD_DIR", ""), "bin", argv[0])
+        volumes = {v["name"]: v for v in job["spec"]["template"]["spec"].get("volumes") or []}
+        for mount in c.get("volumeMounts") or []:
+            v, host = volumes.get(mount["name"]) or {}, None
+            if "persistentVolumeClaim" in v:
+                host = os.path.join(self.volumes_dir, ns, v["persistentVolumeClaim"]["claimName"])
+                os.makedirs(host, exist_ok=True)  # a newly provisioned volume is empty
+            elif "secret" in v:
+                secret = self.api.call("GET", f"/api/v1/namespaces/{ns}/secrets/"
+                                              f"{v['secret']['secretName']}") or {"data": {}}
+                host = tempfile.mkdtemp(prefix="cairn-kubelet-")
+                self.tmpdirs.append(host)
+                for item in v["secret"].get("items") or []:
+                    with open(os.path.join(host, item["path"]), "wb") as f:
+                        f.write(base64.b64decode(secret["data"][item["key"]]))
+            if host is not None:
+                argv = [host + a[len(mount["mountPath"]):]
+                        if a == mount["mountPath"] or a.startswith(mount["mountPath"] + "/")
+                        else a for a in argv]
+        return argv
 
     def finish(self, job, st):
         code = st["proc"].returncode

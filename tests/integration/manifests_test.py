@@ -22,15 +22,34 @@ import yamlmini  # noqa: E402
 
 from rbac_eval import WRITE_VERBS  # noqa: E402
 
-OVERLAYS = ["base", "overlays/kind", "overlays/example-s3"]
+# "OVERLAY+COMPONENT": the overlay with one more component, as a user's kustomization adds it.
+VOLUMES = "overlays/kind+components/volumes"
+OVERLAYS = ["base", "overlays/kind", "overlays/example-s3", VOLUMES]
+# What the volumes component may let each ServiceAccount write, cluster-wide (its rbac.yaml).
+VOLUME_WRITES = {
+    "cairn-backup": {"jobs", "secrets", "persistentvolumeclaims", "volumesnapshots",
+                     "volumesnapshotcontents"},
+    "cairn-restore": {"jobs", "secrets", "volumesnapshots", "volumesnapshotcontents"},
+    "cairn-gc": {"volumesnapshots", "volumesnapshotcontents"},
+}
 CRD = os.path.join(SOURCE, "tests", "integration", "fixtures", "prometheusrule-crd.yaml")
 MEASURED_PEAK_RSS_MIB = 31  # restore-run, 20,000-40,000 objects (runner/ops/restore/README.md)
 POD_SECURITY_SLACK_S = 300  # activeDeadlineSeconds = the run's timeout + 5 minutes
 
 
 def render(overlay):
-    p = subprocess.run(["kubectl", "kustomize", os.path.join(SOURCE, "cronjobs", overlay)],
-                       capture_output=True, text=True, timeout=60)
+    base, _, component = overlay.partition("+")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = os.path.join(SOURCE, "cronjobs", base)
+        if component:  # kustomize takes no absolute path: relative ones from a kustomization
+            def rel(path):
+                return os.path.relpath(os.path.join(SOURCE, "cronjobs", path), tmp)
+            with open(os.path.join(tmp, "kustomization.yaml"), "w") as f:
+                f.write("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                        f"resources: [{rel(base)}]\ncomponents: [{rel(component)}]\n")
+            root = tmp
+        p = subprocess.run(["kubectl", "kustomize", root], capture_output=True, text=True,
+                           timeout=60)
     if p.returncode != 0:
         raise AssertionError(f"kubectl kustomize {overlay} failed: {p.stderr}")
     return p.stdout
@@ -244,6 +263,11 @@ class Rendered(unittest.TestCase):
             for sa, held in bound.items():
                 for binding_kind, role in held:
                     cluster_wide = binding_kind == "ClusterRoleBinding"
+                    if role["metadata"]["name"].endswith("-volumes"):
+                        self.assertEqual(overlay, VOLUMES)
+                        self.assertEqual(role["metadata"]["name"], f"{sa}-volumes")
+                        self.check_volume_rules(sa, role["rules"])
+                        continue
                     for rule in role["rules"]:
                         if sa == "cairn-backup" and cluster_wide:
                             self.assertEqual(set(rule["verbs"]), {"get", "list", "watch"})
@@ -255,6 +279,25 @@ class Rendered(unittest.TestCase):
                             self.assertFalse(set(rule["verbs"]) & WRITE_VERBS, (sa, rule))
                         if sa == "cairn-restore":
                             self.assertNotIn("delete", rule["verbs"])
+
+    def check_volume_rules(self, sa, rules):
+        """The volumes component: writes only to what movers and snapshots make; never a
+        delete for restore-run but of its own movers; namespaces only kube-system's get."""
+        for rule in rules:
+            writes = set(rule["verbs"]) & WRITE_VERBS
+            if writes:
+                self.assertLessEqual(set(rule["resources"]), VOLUME_WRITES[sa], (sa, rule))
+            if sa == "cairn-restore" and "delete" in writes:
+                self.assertEqual(set(rule["resources"]) - {"jobs", "secrets"}, set(), rule)
+            if "namespaces" in rule["resources"]:
+                self.assertEqual((rule["resourceNames"], rule["verbs"]), (["kube-system"],
+                                                                          ["get"]))
+        granted = {(g, r, v) for rule in rules for g in rule["apiGroups"]
+                   for r in rule["resources"] for v in rule["verbs"]}
+        if sa in ("cairn-backup", "cairn-restore"):  # runner/mover/kube_launcher.cc's calls
+            for need in [("batch", "jobs", v) for v in ("create", "get", "delete")] + [
+                    ("", "secrets", "create"), ("", "secrets", "delete"), ("", "pods", "list")]:
+                self.assertIn(need, granted, sa)
 
     def test_monitoring_component(self):
         for overlay in ("overlays/kind", "overlays/example-s3"):

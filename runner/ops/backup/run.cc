@@ -10,6 +10,7 @@
 #include "ops/backup/backup.h"
 #include "ops/backup/entry_queue.h"
 #include "ops/backup/run_state.h"
+#include "ops/backup/snapshots.h"
 #include "ops/backup/volumes.h"
 #include "ops/backup/walker.h"
 #include "vault/manifest.h"
@@ -107,6 +108,7 @@ struct Streamed {
   std::unique_ptr<ArchiveStream> archive;
   ClaimCollector claims;  // the PersistentVolumeClaims archived
   std::vector<VolumeOutcome> volumes;
+  std::vector<vault::SnapshotRecord> snapshots;  // CSI snapshots taken, as they were taken
 };
 
 // --- claim ------------------------------------------------------------------------------------
@@ -307,7 +309,8 @@ Status Stream(Deps& deps, const Options& opts, RunState& state, Streamed* out) {
 Status CopyVolumes(Deps& deps, const Options& opts, RunState& state, Streamed& streamed) {
   std::vector<nlohmann::json> claims = streamed.claims.Take();
   if (opts.policy.volumes != "none") {
-    ASSIGN_OR_RETURN(streamed.volumes, BackupVolumes(deps, opts, state, claims));
+    ASSIGN_OR_RETURN(streamed.volumes,
+                     BackupVolumes(deps, opts, state, claims, &streamed.snapshots));
   }
   state.Update(
       [&](vault::RunStatus& st) { RecordVolumes(opts.policy.volumes, streamed.volumes, st); });
@@ -319,7 +322,8 @@ Status CopyVolumes(Deps& deps, const Options& opts, RunState& state, Streamed& s
 // The run's log, then the manifest: the commit point. Publication checks that the vault still
 // holds what this run uploaded (size and ETag as the uploads completed).
 Status Publish(Deps& deps, const Options& opts, const vault::RunStatus& st, ArchiveStream& archive,
-               const std::vector<VolumeOutcome>& volumes) {
+               const std::vector<VolumeOutcome>& volumes,
+               const std::vector<vault::SnapshotRecord>& snapshots) {
   vault::Manifest m;
   m.kind = std::string(vault::kManifestKindBackup);
   m.name = opts.name;
@@ -333,6 +337,7 @@ Status Publish(Deps& deps, const Options& opts, const vault::RunStatus& st, Arch
   for (const VolumeOutcome& v : volumes) {
     if (v.object) m.objects.push_back(*v.object);
   }
+  RETURN_IF_ERROR(vault::SetManifestSnapshots(m, snapshots));
   std::map<std::string, std::string> etags = {
       {std::string(vault::kResourcesObject), archive.archive().etag},
       {std::string(vault::kResourceListObject), archive.list().etag}};
@@ -389,8 +394,10 @@ Outcome Run(Deps& deps, const Options& opts) {
     result = Stream(deps, opts, state, &streamed);
     if (result.ok()) result = CopyVolumes(deps, opts, state, streamed);
     if (result.ok()) {
-      result = Publish(deps, opts, state.Snapshot(), *streamed.archive, streamed.volumes);
+      result = Publish(deps, opts, state.Snapshot(), *streamed.archive, streamed.volumes,
+                       streamed.snapshots);
     }
+    if (!result.ok()) DropSnapshots(deps, opts, state, streamed.snapshots);
   }  // the heartbeat has stopped: the status is this thread's again
   Finish(deps, result, steady_start, out);
   return out;

@@ -30,6 +30,10 @@ nlohmann::json OutcomeJson(const VolumeOutcome& o) {
     j["files"] = o.files;
     j["bytes"] = o.bytes;
   }
+  if (o.snapshot) {
+    j["snapshot"] = o.snapshot->volume_snapshot;
+    j["snapshotContent"] = o.snapshot->volume_snapshot_content;
+  }
   if (!o.node.empty()) j["node"] = o.node;
   return j;
 }
@@ -74,8 +78,9 @@ std::string SkipReason(const nlohmann::json& claim) {
 
 void RecordVolumes(const std::string& policy_volumes, const std::vector<VolumeOutcome>& outcomes,
                    vault::RunStatus& st) {
-  const bool taken = std::any_of(outcomes.begin(), outcomes.end(),
-                                 [](const VolumeOutcome& o) { return o.object.has_value(); });
+  const bool taken = std::any_of(outcomes.begin(), outcomes.end(), [](const VolumeOutcome& o) {
+    return o.object.has_value() || o.snapshot.has_value();
+  });
   st.extra["backupType"] = taken ? "\"AppAndPvBackup\"" : "\"AppBackup\"";
   if (policy_volumes == "none") return;
   st.extra["dataType"] = "\"" + (outcomes.empty() ? std::string("none") : policy_volumes) + "\"";

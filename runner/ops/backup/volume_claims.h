@@ -12,6 +12,7 @@
 
 #include "ops/backup/walker.h"
 #include "vault/manifest.h"
+#include "vault/snapshot_record.h"
 #include "vault/status.h"
 
 namespace cairn::ops::backup {
@@ -40,16 +41,17 @@ struct VolumeOutcome {
   std::optional<vault::StoredObject> object;  // the archive, when one was published
   uint64_t files = 0;
   uint64_t bytes = 0;
-  std::string node;  // where the mover ran, when known
+  std::string node;                               // where the mover ran, when known
+  std::optional<vault::SnapshotRecord> snapshot;  // the CSI snapshot, when one was taken
 };
 
 // Why a claim's data is not copied ("" when it is): opted out, or not bound to a volume.
 std::string SkipReason(const nlohmann::json& claim);
 
-// The status members of a run with `policy_volumes` ("none" | "fs"): backupType (AppBackup when
-// no archive was taken, else AppAndPvBackup), dataType (the mode asked for, or "none" when the
-// selected namespaces use no claim; absent when no volume data was asked for) and `volumes`,
-// one entry per claim.
+// The status members of a run with `policy_volumes` ("none" | "fs" | "snapshot" | "all"):
+// backupType (AppBackup when no archive and no snapshot was taken, else AppAndPvBackup), dataType
+// (the mode asked for, or "none" when the selected namespaces use no claim; absent when no volume
+// data was asked for) and `volumes`, one entry per claim.
 void RecordVolumes(const std::string& policy_volumes, const std::vector<VolumeOutcome>& outcomes,
                    vault::RunStatus& st);
 

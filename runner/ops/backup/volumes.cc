@@ -6,6 +6,7 @@
 #include "mover/job_spec.h"
 #include "mover/placement.h"
 #include "mover/scheduler.h"
+#include "ops/backup/snapshots.h"
 #include "vault/volume_result.h"
 
 namespace cairn::ops::backup {
@@ -67,15 +68,68 @@ mover::JobSpecInput JobInput(const mover::Setup& movers, const Options& opts, co
   return in;
 }
 
-// The claims whose data is copied, as mover tasks; the rest are outcomes already.
-Result<std::vector<mover::VolumeTask>> PlanTasks(Deps& deps, const Options& opts, RunState& state,
-                                                 const std::vector<nlohmann::json>& claims,
-                                                 std::vector<VolumeOutcome>* skipped) {
+// What the planning leaves: mover tasks, the claims done already, the snapshots taken.
+struct Planned {
+  std::vector<mover::VolumeTask> tasks;
+  std::vector<VolumeOutcome> done;
+  std::map<std::pair<std::string, std::string>, vault::SnapshotRecord> snapshots;
+};
+
+void Fail(RunState& state, Planned& plan, const std::string& ns, const std::string& pvc,
+          const std::string& why) {
+  plan.done.push_back({ns, pvc, "Failed", why, std::nullopt, 0, 0, "", std::nullopt});
+  state.AddError(vault::NamespaceScope(ns), "volume data not copied: " + why, ClaimObject(ns, pvc));
+}
+
+// A claim taken through its CSI snapshot; with `exporting`, its files are also copied by a
+// mover that mounts a temporary claim made from the snapshot. Non-ok only when cancelled.
+Status PlanSnapshot(Deps& deps, const Options& opts, RunState& state, const nlohmann::json& c,
+                    const Result<mover::Placement>& placed, bool exporting, SnapshotPhase& snaps,
+                    Planned& plan) {
+  const std::string ns = Meta(c, "namespace"), pvc = Meta(c, "name");
+  Result<vault::SnapshotRecord> rec = snaps.Take(c);
+  if (!rec.ok()) {
+    if (deps.cancel.load()) return base::Error(Code::kCancelled, "cancelled while snapshotting");
+    plan.done.push_back(
+        {ns, pvc, "Failed", rec.status().message(), std::nullopt, 0, 0, "", std::nullopt});
+    return Status::Ok();
+  }
+  plan.snapshots[{ns, pvc}] = *rec;
+  VolumeOutcome out{ns,           pvc, "Completed", "snapshot " + rec->volume_snapshot + " ready",
+                    std::nullopt, 0,   0,           "",
+                    *rec};
+  std::string why = !exporting ? "" : !placed.ok() ? placed.status().message() : "";
+  Result<std::string> temp = why.empty() && exporting ? snaps.CreateTemporaryClaim(c, *rec)
+                                                      : Result<std::string>(std::string());
+  if (!temp.ok()) why = temp.status().message();
+  if (!why.empty() || !exporting) {
+    if (!why.empty()) {
+      out.phase = "Failed";
+      out.message = why;
+      state.AddError(vault::NamespaceScope(ns), "volume data not copied: " + why,
+                     ClaimObject(ns, pvc));
+    }
+    plan.done.push_back(out);
+    return Status::Ok();
+  }
+  mover::Placement p = *placed;  // the workload's identity; the new claim is mounted anywhere
+  p.node_name.clear();
+  p.mountable = true;
+  p.reason.clear();
+  mover::JobSpecInput in = JobInput(*deps.movers, opts, ns, pvc, p);
+  in.claim_name = *temp;
+  plan.tasks.push_back({ns, pvc, "", mover::BuildJob(in), deps.movers->secret});
+  return Status::Ok();
+}
+
+// The claims to copy (not opted out, bound); the others are outcomes already.
+std::vector<nlohmann::json> Wanted(RunState& state, const std::vector<nlohmann::json>& claims,
+                                   Planned& plan) {
   std::vector<nlohmann::json> wanted;
   for (const auto& c : claims) {
     const std::string ns = Meta(c, "namespace"), pvc = Meta(c, "name");
     if (std::string why = SkipReason(c); !why.empty()) {
-      skipped->push_back({ns, pvc, "Skipped", why, std::nullopt, 0, 0, ""});
+      plan.done.push_back({ns, pvc, "Skipped", why, std::nullopt, 0, 0, "", std::nullopt});
       if (why.rfind("not bound", 0) == 0) {
         state.AddWarning(vault::NamespaceScope(ns), "volume data not copied: " + why,
                          ClaimObject(ns, pvc));
@@ -84,24 +138,35 @@ Result<std::vector<mover::VolumeTask>> PlanTasks(Deps& deps, const Options& opts
     }
     wanted.push_back(c);
   }
-  ASSIGN_OR_RETURN(auto pods, PodsByNamespace(deps.kube, wanted));
-  std::vector<mover::VolumeTask> tasks;
+  return wanted;
+}
+
+// Each claim: a snapshot (mode snapshot/all, or a ReadWriteOncePod claim in use whose driver
+// has a snapshot class), a mover task, or a failure.
+Status PlanTasks(Deps& deps, const Options& opts, RunState& state,
+                 const std::vector<nlohmann::json>& claims, SnapshotPhase& snaps, Planned& plan) {
+  const std::string& mode = opts.policy.volumes;
+  std::vector<nlohmann::json> wanted = Wanted(state, claims, plan);
+  std::map<std::string, std::vector<nlohmann::json>> pods;
+  if (mode != "snapshot") {
+    ASSIGN_OR_RETURN(pods, PodsByNamespace(deps.kube, wanted));
+  }
   for (const auto& c : wanted) {
     const std::string ns = Meta(c, "namespace"), pvc = Meta(c, "name");
     auto placed = mover::Place(c, pods[ns], opts.policy.movers.privileged);
-    std::string why = !placed.ok()         ? placed.status().message()
-                      : !placed->mountable ? placed->reason
-                                           : "";
-    if (!why.empty()) {
-      skipped->push_back({ns, pvc, "Failed", why, std::nullopt, 0, 0, ""});
-      state.AddError(vault::NamespaceScope(ns), "volume data not copied: " + why,
-                     ClaimObject(ns, pvc));
+    const bool unmountable = placed.ok() && !placed->mountable;
+    if (SnapshotsEveryClaim(mode) || (unmountable && snaps.HasClass(c))) {
+      RETURN_IF_ERROR(PlanSnapshot(deps, opts, state, c, placed, mode != "snapshot", snaps, plan));
+      continue;
+    }
+    if (!placed.ok() || unmountable) {
+      Fail(state, plan, ns, pvc, !placed.ok() ? placed.status().message() : placed->reason);
       continue;
     }
     mover::JobSpecInput in = JobInput(*deps.movers, opts, ns, pvc, *placed);
-    tasks.push_back({ns, pvc, placed->node_name, mover::BuildJob(in), deps.movers->secret});
+    plan.tasks.push_back({ns, pvc, placed->node_name, mover::BuildJob(in), deps.movers->secret});
   }
-  return tasks;
+  return Status::Ok();
 }
 
 // The mover's result document, read back as hostile input, checked against what was asked and
@@ -154,7 +219,7 @@ VolumeOutcome Collect(Deps& deps, const Options& opts, RunState& state,
   const std::string& ns = ran.namespace_name;
   const std::string& pvc = ran.pvc;
   const std::string scope = vault::NamespaceScope(ns), object = ClaimObject(ns, pvc);
-  VolumeOutcome out{ns, pvc, "Failed", "", std::nullopt, 0, 0, ran.node};
+  VolumeOutcome out{ns, pvc, "Failed", "", std::nullopt, 0, 0, ran.node, std::nullopt};
   auto result = ReadResult(deps, opts, ns, pvc);
   if (!result.ok()) {
     // No result: the mover's own reason says most (it failed before writing one).
@@ -180,24 +245,35 @@ VolumeOutcome Collect(Deps& deps, const Options& opts, RunState& state,
 }  // namespace
 
 Result<std::vector<VolumeOutcome>> BackupVolumes(Deps& deps, const Options& opts, RunState& state,
-                                                 const std::vector<nlohmann::json>& claims) {
-  std::vector<VolumeOutcome> outcomes;
-  if (claims.empty()) return outcomes;
-  if (deps.movers == nullptr) {
+                                                 const std::vector<nlohmann::json>& claims,
+                                                 std::vector<vault::SnapshotRecord>* taken) {
+  if (claims.empty()) return std::vector<VolumeOutcome>();
+  if (deps.movers == nullptr && opts.policy.volumes != "snapshot") {
     return base::Error(Code::kFailedPrecondition, "volume data asked for, but no mover is set up");
   }
-  ASSIGN_OR_RETURN(std::vector<mover::VolumeTask> tasks,
-                   PlanTasks(deps, opts, state, claims, &outcomes));
-  base::LogInfo("volume data", {{"movers", std::to_string(tasks.size())}});
+  SnapshotPhase snaps(deps, opts, state, taken);  // its temporary claims go with it
+  Planned plan;
+  RETURN_IF_ERROR(PlanTasks(deps, opts, state, claims, snaps, plan));
+  base::LogInfo("volume data", {{"movers", std::to_string(plan.tasks.size())},
+                                {"snapshots", std::to_string(plan.snapshots.size())}});
   mover::SchedulerOptions so;
   so.per_node = opts.policy.movers.concurrency;
   so.volume_timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(opts.policy.movers.volume_timeout);
   so.cancel = &deps.cancel;
-  std::vector<mover::VolumeOutcome> ran =
-      mover::RunMovers(deps.movers->launcher, std::move(tasks), so, deps.clock);
+  std::vector<mover::VolumeOutcome> ran;
+  if (!plan.tasks.empty()) {  // "snapshot" plans none (and may have no mover set up)
+    ran = mover::RunMovers(deps.movers->launcher, std::move(plan.tasks), so, deps.clock);
+  }
+  snaps.DeleteTemporaryClaims();
   if (deps.cancel.load()) return base::Error(Code::kCancelled, "cancelled while copying volumes");
-  for (const auto& r : ran) outcomes.push_back(Collect(deps, opts, state, r));
+  std::vector<VolumeOutcome> outcomes = std::move(plan.done);
+  for (const auto& r : ran) {
+    VolumeOutcome out = Collect(deps, opts, state, r);
+    auto snap = plan.snapshots.find({r.namespace_name, r.pvc});
+    if (snap != plan.snapshots.end()) out.snapshot = snap->second;
+    outcomes.push_back(std::move(out));
+  }
   return outcomes;
 }
 

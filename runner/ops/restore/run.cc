@@ -14,6 +14,7 @@
 #include "ops/restore/apply.h"
 #include "ops/restore/conversion.h"
 #include "ops/restore/restore.h"
+#include "ops/restore/snapshots.h"
 #include "ops/restore/target.h"
 #include "ops/restore/transform.h"
 #include "ops/restore/verify.h"
@@ -322,11 +323,13 @@ base::Status PushResource(Spool& spool, ResourcePlan& p, ApplyPool& pool, const 
 // frees each resource's spooled objects once they are handed over. Objects whose owner is
 // written by this restore in the same or a later tier wait until it is, in rounds after the
 // tiers. `after_claims` runs once the tier that holds PersistentVolumeClaims is applied (the
-// volume data goes in before the workloads that use it). Returns with the pool drained, also on
+// volume data goes in before the workloads that use it); `before_claims` just before that tier
+// (the claims' namespaces exist then). Returns with the pool drained, also on
 // error.
 base::Status ApplyPlans(Spool& spool, std::vector<ResourcePlan>& plans, ApplyPool& pool,
                         const OwnerTable& owners, const std::atomic<bool>& cancel,
-                        const std::function<void()>& after_claims = {}) {
+                        const std::function<void()>& after_claims = {},
+                        const std::function<void()>& before_claims = {}) {
   std::optional<std::pair<bool, int>> current;
   size_t pushed = 0;
   bool claims_pending = false;
@@ -343,7 +346,10 @@ base::Status ApplyPlans(Spool& spool, std::vector<ResourcePlan>& plans, ApplyPoo
       claims_done();
     }
     current = tier;
-    if (p.key == ResourceKey{"", "persistentvolumeclaims"}) claims_pending = true;
+    if (p.key == ResourceKey{"", "persistentvolumeclaims"}) {
+      claims_pending = true;
+      if (before_claims && !cancel.load()) before_claims();  // the earlier tiers are applied
+    }
     Status read = PushResource(spool, p, pool, owners, true, false, cancel, &pushed);
     if (!read.ok()) {
       pool.Drain();  // what was handed over is applied and recorded before the run fails
@@ -504,6 +510,12 @@ Outcome Run(Deps& deps, const Options& requested, bool dry_run) {
   // 2-4. CRDs first, then (with a fresh discovery) everything else.
   auto kube = deps.kube();
   if (!kube.ok()) return fail(kube.status().message());
+  const std::vector<vault::SnapshotRecord> snapshots =
+      dry_run ? std::vector<vault::SnapshotRecord>()
+              : SnapshotsToRestore(**kube, *manifest, ledger);
+  for (const vault::SnapshotRecord& r : snapshots) {
+    opts.policy.claims_with_data.insert(r.namespace_name + "/" + r.pvc);
+  }
   auto discovery = (*kube)->Discover();
   if (!discovery.ok()) return fail(discovery.status().message());
   Spool& spool = content.objects;
@@ -535,6 +547,8 @@ Outcome Run(Deps& deps, const Options& requested, bool dry_run) {
   }
   TransformContext builtin_ctx{&opts.policy, {}, false, {}, &converted};
   TransformContext custom_ctx{&opts.policy, {}, true, {}, &converted};
+  std::map<std::string, nlohmann::json> claim_sources;  // filled when the claims' tier starts
+  builtin_ctx.claim_sources = &claim_sources;
   applying = true;
   ApplyShared shared;
   {
@@ -585,8 +599,10 @@ Outcome Run(Deps& deps, const Options& requested, bool dry_run) {
     ApplyPool pool(**kube, builtin_ctx, custom_ctx, opts.policy, ledger, shared, deps.cancel,
                    opts.parallel_applies);
     const std::vector<BackedUpVolume> volumes = VolumesOf(*manifest);
-    Status applied = ApplyPlans(spool, rest.resources, pool, shared.owners, deps.cancel,
-                                [&] { RestoreVolumes(deps, opts, **kube, volumes, ledger); });
+    Status applied = ApplyPlans(
+        spool, rest.resources, pool, shared.owners, deps.cancel,
+        [&] { RestoreVolumes(deps, opts, **kube, volumes, ledger); },
+        [&] { claim_sources = PrepareSnapshotSources(deps, opts, **kube, snapshots, ledger); });
     if (!applied.ok()) return fail(applied.message());
   }
 

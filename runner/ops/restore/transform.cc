@@ -154,6 +154,13 @@ void TransformPvc(json& obj, const EntryRef& e, const TransformContext& ctx) {
   }
   spec->erase("volumeName");
   for (std::string_view a : kPvcBindingAnnotations) Erase(annotations, a);
+  if (ctx.claim_sources != nullptr) {
+    auto source = ctx.claim_sources->find(e.namespace_name + "/" + e.name);
+    if (source != ctx.claim_sources->end()) {  // a new volume made from the backup's snapshot
+      (*spec)["dataSource"] = source->second;
+      (*spec)["dataSourceRef"] = source->second;
+    }
+  }
 }
 
 void TransformPv(json& obj, const EntryRef& e, const TransformContext& ctx) {

@@ -115,6 +115,9 @@ struct TransformContext {
   bool is_custom_resource = false;            // the resource is defined by a CRD
   NodePortOwners target_node_ports;           // nodePorts the target holds (target.h)
   const ConvertedSpecs* converted = nullptr;  // restore-run --conversion; null: none
+  // Claims made from a CSI snapshot (ops/restore/snapshots.h): the claim as backed up
+  // ("ns/pvc") → its spec.dataSource (also set as dataSourceRef). Null: none.
+  const std::map<std::string, nlohmann::json>* claim_sources = nullptr;
 };
 
 // What Transform noted for the caller to report once the object is written.

@@ -56,7 +56,8 @@ TEST(VolumeKeysTest, EveryKeyIsBound) {
 
 TEST(VolumeKeysTest, BadValuesNameTheirPlace) {
   EXPECT_EQ(ErrorOf("[policies.p]\nvolumes = \"disks\"\n"),
-            "t.toml:2:1: policies.p.volumes: invalid value 'disks' (want \"none\" or \"fs\")");
+            "t.toml:2:1: policies.p.volumes: invalid value 'disks' (want \"none\", \"fs\", "
+            "\"snapshot\" or \"all\")");
   EXPECT_NE(ErrorOf("[policies.p]\nmover_concurrency = 0\n")
                 .find("t.toml:2:1: "
                       "policies.p.mover_concurrency"),
@@ -77,6 +78,35 @@ TEST(VolumeKeysTest, BadValuesNameTheirPlace) {
             std::string::npos);
   EXPECT_NE(ErrorOf("[policies.p]\nmover_resources = { caps = {} }\n").find("unknown key"),
             std::string::npos);
+}
+
+TEST(VolumeKeysTest, SnapshotModesAndClass) {
+  base::Result<Config> cfg = Parse(
+      "[policies.s]\nvolumes = \"snapshot\"\nvolume_snapshot_class = \"csi-hostpath.snapclass\"\n"
+      "[policies.a]\nvolumes = \"all\"\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->policies.at("s").volumes, "snapshot");
+  EXPECT_EQ(cfg->policies.at("s").volume_snapshot_class, "csi-hostpath.snapclass");
+  EXPECT_EQ(cfg->policies.at("a").volumes, "all");
+  EXPECT_EQ(cfg->policies.at("a").volume_snapshot_class, "");
+  EXPECT_EQ(ErrorOf("[policies.p]\nvolume_snapshot_class = \"Fast_Class\"\n"),
+            "t.toml:2:1: policies.p.volume_snapshot_class: invalid VolumeSnapshotClass name "
+            "'Fast_Class': want lowercase letters, digits, '-' and '.', each dot-separated part "
+            "starting and ending with a letter or digit, at most 253 characters");
+  EXPECT_NE(ErrorOf("[policies.p]\nvolume_snapshot_class = \"a..b\"\n").find("a..b"),
+            std::string::npos);
+  FlagSet flags("backup-run", "backs up applications");
+  AddPolicyFlags(flags);
+  base::Result<ParsedFlags> parsed =
+      flags.Parse({"--volumes", "all", "--volume-snapshot-class", "snap"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  base::Result<BackupPolicy> p = PolicyFromFlags(*parsed, BackupPolicy{});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->volumes, "all");
+  EXPECT_EQ(p->volume_snapshot_class, "snap");
+  parsed = flags.Parse({"--volume-snapshot-class", "No"});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_FALSE(PolicyFromFlags(*parsed, BackupPolicy{}).ok());
 }
 
 TEST(VolumeKeysTest, FlagsOverrideThePolicy) {

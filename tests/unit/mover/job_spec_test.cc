@@ -190,5 +190,22 @@ TEST(LabelValue, InvalidValuesAreMadeValid) {
   }
 }
 
+// A Job with no image is accepted by the API server but never gets a pod: refused before it is
+// created, naming the Job and the key that sets the image.
+TEST(CheckClusterJob, AJobWithoutImageIsRefused) {
+  JobSpecInput in = Base();
+  EXPECT_TRUE(CheckClusterJob(BuildJob(in)).ok());
+  in.image = "";
+  base::Status st = CheckClusterJob(BuildJob(in));
+  EXPECT_EQ(st.code(), base::Code::kFailedPrecondition);
+  EXPECT_NE(st.message().find("mover Job " + JobName(in.direction, in.backup_name, in.pvc) +
+                              " has no image"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("mover_image"), std::string::npos);
+  EXPECT_FALSE(CheckClusterJob(json::object()).ok());
+  EXPECT_FALSE(CheckClusterJob(json::array()).ok());
+}
+
 }  // namespace
 }  // namespace cairn::mover

@@ -221,6 +221,25 @@ TEST(Transform, PvcKeepsBindingWhenItsVolumeIsRestored) {
   EXPECT_FALSE(Xform(kPvc, Pvc(), kDefaults, {"pvc-999"})["spec"].contains("volumeName"));
 }
 
+TEST(Transform, PvcMadeFromASnapshotGetsItsDataSource) {
+  const json source = {{"apiGroup", "snapshot.storage.k8s.io"},
+                       {"kind", "VolumeSnapshot"},
+                       {"name", "cairn-b-data"}};
+  const std::map<std::string, json> sources = {{"shop/data", source}};
+  TransformContext ctx{&kDefaults, {}, false, {}, nullptr, &sources};
+  base::Result<json> out = Transform(Entry(kPvc), Pvc(), ctx);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ((*out)["spec"]["dataSource"], source);
+  EXPECT_EQ((*out)["spec"]["dataSourceRef"], source);
+  EXPECT_FALSE((*out)["spec"].contains("volumeName"));
+  // Another claim of the backup is not made from it.
+  const std::map<std::string, json> others = {{"shop/other", source}};
+  TransformContext other{&kDefaults, {}, false, {}, nullptr, &others};
+  out = Transform(Entry(kPvc), Pvc(), other);
+  ASSERT_TRUE(out.ok());
+  EXPECT_FALSE((*out)["spec"].contains("dataSource"));
+}
+
 TEST(Transform, StorageClassAndAccessModesOnPvc) {
   RestoreOptions o;
   o.storage_class_mapping = {{"gp2", "standard"}, {"other", "x"}};
