@@ -94,10 +94,13 @@ class TarReader {
   TarReader& operator=(const TarReader&) = delete;
 
   // The next regular-file entry, skipping whatever is unread of the current one. Directories are
-  // skipped; symlinks, hard links, devices, FIFOs and unsafe paths are kDataLoss naming the entry.
-  // nullopt at the end of the archive. An archive that ends inside an entry or header, or without
-  // an end-of-archive block, is kDataLoss.
+  // skipped; symlinks, hard links, sparse files, devices, FIFOs and unsafe paths are kDataLoss
+  // naming the entry. nullopt at the end of the archive. An archive that ends inside an entry or
+  // header, or without an end-of-archive block, is kDataLoss.
   base::Result<std::optional<EntryInfo>> Next();
+  // After Next refused an entry: its path (as read, not validated) and declared size (passing
+  // over it with Next reads that much); nullopt when Next's error was the archive's own.
+  std::optional<EntryInfo> rejected() const;
   // Data of the current entry; 0 at its end.
   base::Result<size_t> Read(std::span<char> buf);
   // The rest of the current entry; kFailedPrecondition when it is larger than `limit`.

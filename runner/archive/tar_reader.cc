@@ -96,6 +96,8 @@ struct TarReader::Impl {
       case AE_IFSOCK: kind = "a socket"; break;
       default: kind = "of an unknown type"; break;
     }
+    // A sparse file's holes read as zeros: its declared size costs nothing to store.
+    if (kind == nullptr && archive_entry_sparse_count(entry) > 0) kind = "a sparse file";
     if (kind != nullptr) {
       return base::Error(Code::kDataLoss, "tar entry " + quoted + " is " + kind +
                                               ": only regular files are allowed");
@@ -212,6 +214,11 @@ base::Result<std::optional<EntryInfo>> TarReader::Next() {
     r.consumed = 0;
     if (*accepted) return std::optional<EntryInfo>(r.Info());
   }
+}
+
+std::optional<EntryInfo> TarReader::rejected() const {
+  if (impl_->state != Impl::State::kRejected) return std::nullopt;
+  return EntryInfo{.path = impl_->path, .size = impl_->size, .mtime = {}};
 }
 
 base::Result<size_t> TarReader::Read(std::span<char> buf) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_set>
 
 #include "archive/tar.h"
 #include "content/entry_ref.h"
@@ -20,6 +21,9 @@ using Json = nlohmann::json;
 
 // Duplicate member names listed per entry; more are counted.
 constexpr size_t kMaxListedDuplicates = 5;
+// What may follow the tar archive's end blocks in resources.tar.zst (a writer pads the archive
+// to its record size: 10 KiB for libarchive and GNU tar).
+constexpr uint64_t kMaxPaddingBytes = uint64_t{1} << 20;
 
 std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;
@@ -300,8 +304,20 @@ struct ArchiveRead {
   std::vector<VerifyProblem> problems;  // {entry, "<entry>: <every problem of it>"}
   size_t unlisted = 0;                  // entries with problems beyond kMaxListedProblems
   KindTable kinds;
-  Status local;  // the spool failed: this machine's problem, the read stops
+  std::unordered_set<uint64_t> seen;  // FirstTime
+  Status local;                       // the spool failed: this machine's problem, the read stops
 
+  // False when `path` was read before. 64 bits of each path's SHA-256 are kept (about 3 MiB
+  // for 100,000 entries, whatever the paths' length); two paths sharing them, one chance in
+  // 10^9 for 100,000 paths, would refuse a sound archive, never accept a repeated path.
+  bool FirstTime(std::string_view path) {
+    io::Sha256 h;
+    h.Update(path);
+    const std::string d = h.Digest();
+    uint64_t key = 0;
+    for (int i = 0; i < 8; ++i) key = key << 8 | static_cast<unsigned char>(d[i]);
+    return seen.insert(key).second;
+  }
   void Problem(const std::string& path, const std::vector<std::string>& found) {
     if (problems.size() < kMaxListedProblems) {
       problems.push_back({path, path + ": " + Join(found, "; ")});
@@ -337,24 +353,77 @@ void ArchiveRead::Object(const std::string& path, const EntryRef& ref, std::stri
   local = content->objects.Add(ref, kind, text);
 }
 
+// An entry path for a problem's `object`: as it is when it reads cleanly, else quoted with
+// its control bytes and invalid UTF-8 escaped (archive::QuoteEntryPath).
+std::string Shown(const std::string& path) {
+  std::string quoted = archive::QuoteEntryPath(path);
+  return quoted == "'" + path + "'" ? path : quoted;
+}
+
+// Verification stops at an entry it cannot pass over cheaply: what follows is not read.
+Status StoppedAt(const archive::EntryInfo& entry) {
+  return base::Error(base::Code::kDataLoss,
+                     "verification stopped at tar entry " + archive::QuoteEntryPath(entry.path) +
+                         " (" + std::to_string(entry.size) +
+                         " bytes declared): the entries after it were not checked");
+}
+
 // Every entry of the archive; a failure of the stream is returned (the entries' problems and
-// a failure of the spool are in `read`).
+// a failure of the spool are in `read`). An entry the reader refuses (type, path) or larger
+// than kMaxEntryBytes is a problem of that entry; the read goes on past it unless that means
+// reading more than kMaxEntryBytes of it.
 Status ReadArchive(archive::TarReader& tar, ArchiveRead* read) {
   while (read->local.ok()) {
-    ASSIGN_OR_RETURN(auto entry, tar.Next());
-    if (!entry) {
+    auto entry = tar.Next();
+    if (!entry.ok()) {
+      std::optional<archive::EntryInfo> refused = tar.rejected();
+      if (!refused) return entry.status();
+      ++read->content->entries;  // a member of the archive all the same (FORMAT.md §6.2)
+      read->Problem(Shown(refused->path), {entry.status().message()});
+      if (refused->size > kMaxEntryBytes) return StoppedAt(*refused);
+      continue;
+    }
+    if (!*entry) {
       read->local = read->content->objects.Finish();
       return Status::Ok();
     }
     ++read->content->entries;
+    const archive::EntryInfo& e = **entry;
+    if (e.size > kMaxEntryBytes) {
+      read->Problem(e.path, {"tar entry " + archive::QuoteEntryPath(e.path) + " has " +
+                             std::to_string(e.size) + " bytes, more than the " +
+                             std::to_string(kMaxEntryBytes) + " allowed"});
+      return StoppedAt(e);
+    }
+    if (!read->FirstTime(e.path)) {
+      read->Problem(e.path, {"duplicate entry: the path is already in the archive"});
+      continue;
+    }
     ASSIGN_OR_RETURN(std::string text, tar.ReadEntry(kMaxEntryBytes));
-    if (entry->path == "metadata/backup.json") {
+    if (e.path == "metadata/backup.json") {
       read->Metadata(text);
-    } else if (auto ref = ParseEntryPath(entry->path)) {
-      read->Object(entry->path, *ref, text);
+    } else if (auto ref = ParseEntryPath(e.path)) {
+      read->Object(e.path, *ref, text);
     }  // else: an entry a later format added, ignored (still hashed)
   }
   return Status::Ok();
+}
+
+// Reads what follows the tar archive's end: block padding, at most kMaxPaddingBytes of it
+// (counted from where the tar reader stopped reading: it may hold up to 64 KiB more).
+Status DrainPadding(io::Source& src) {
+  std::vector<char> buf(64 * 1024);
+  uint64_t read = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(size_t n, src.Read(buf));
+    if (n == 0) return Status::Ok();
+    read += n;
+    if (read > kMaxPaddingBytes) {
+      return base::Error(base::Code::kDataLoss,
+                         "more than " + std::to_string(kMaxPaddingBytes >> 20) +
+                             " MiB of data after the end of the tar archive");
+    }
+  }
 }
 
 // "2.9 KiB", "11.0 MiB", "12 bytes".
@@ -458,7 +527,7 @@ Status ReadVerified(store::ObjectStore& store, const vault::Layout& layout,
       st = tar.ok() ? ReadArchive(**tar, &read) : tar.status();
       if (!read.local.ok()) return LocalFailure(read.local, content->objects, o);
     }
-    if (st.ok()) st = Drain(logical);
+    if (st.ok()) st = is_archive ? DrainPadding(logical) : Drain(logical);
     std::vector<std::string> found;
     if (!st.ok()) {
       found.push_back(st.message());

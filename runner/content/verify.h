@@ -60,9 +60,14 @@ bool IsVolumeArchive(const vault::StoredObject& o);
 // size alone are checked (their restore movers check sizes and digests as they stream);
 // `problems` receives one item per bad object or
 // entry naming it and every problem found in it (size, checksum, entry count, corrupt or
-// truncated data, entries CheckEntry refuses). The content is usable only when `problems` stays
-// empty and the status is ok. A non-ok status is a failure of this machine, not of the backup (no
-// room left in the spool's directory): its message names the directory and the room needed.
+// truncated data, entries CheckEntry refuses, and entries of the archive that are not regular
+// files, have unsafe paths, repeat a path or are larger than kMaxEntryBytes). Time and memory
+// stay bounded whatever the archive declares: an entry larger than kMaxEntryBytes is never read
+// (verification stops there), nor more than 1 MiB after the tar's end blocks, and a zstd frame
+// asking for a window above io::kMaxWindowLog is refused at its header. The content is usable only
+// when `problems` stays empty and the status is ok. A non-ok status is a failure of this machine,
+// not of the backup (no room left in the spool's directory): its message names the directory and
+// the room needed.
 [[nodiscard]] base::Status ReadVerified(store::ObjectStore& store, const vault::Layout& layout,
                                         const vault::Manifest& manifest, BackupContent* content,
                                         std::vector<VerifyProblem>* problems);

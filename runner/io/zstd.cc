@@ -1,6 +1,10 @@
 #include "io/zstd.h"
 
 #include <zstd.h>
+#include <zstd_errors.h>
+
+#include <cstdint>
+#include <string>
 
 namespace cairn::io {
 namespace {
@@ -81,7 +85,9 @@ void ZstdCompressSink::Abort() {
 }
 
 ZstdDecompressSource::ZstdDecompressSource(Source* src)
-    : src_(src), dctx_(ZSTD_createDCtx()), in_(ZSTD_DStreamInSize()) {}
+    : src_(src), dctx_(ZSTD_createDCtx()), in_(ZSTD_DStreamInSize()) {
+  (void)ZSTD_DCtx_setParameter(D(dctx_), ZSTD_d_windowLogMax, kMaxWindowLog);
+}
 
 ZstdDecompressSource::~ZstdDecompressSource() { ZSTD_freeDCtx(D(dctx_)); }
 
@@ -93,6 +99,7 @@ Result<size_t> ZstdDecompressSource::Read(std::span<char> buf) {
       in_pos_ = 0;
       in_size_ = n;
       if (n == 0) src_eof_ = true;
+      if (!frame_complete_) frame_start_ = kUnknownStart;  // its header was in the last buffer
     }
     if (in_pos_ == in_size_ && src_eof_) {
       if (!frame_complete_) {
@@ -106,9 +113,11 @@ Result<size_t> ZstdDecompressSource::Read(std::span<char> buf) {
     }
     ZSTD_inBuffer in{in_.data(), in_size_, in_pos_};
     ZSTD_outBuffer out{buf.data(), buf.size(), 0};
+    if (frame_complete_) frame_start_ = in_pos_;
     size_t rc = ZSTD_decompressStream(D(dctx_), &out, &in);
     in_pos_ = in.pos;
     if (ZSTD_isError(rc)) {
+      if (ZSTD_getErrorCode(rc) == ZSTD_error_frameParameter_windowTooLarge) return WindowError();
       return base::Error(base::Code::kDataLoss,
                          std::string("zstd stream is corrupt: ") + ZSTD_getErrorName(rc));
     }
@@ -116,6 +125,23 @@ Result<size_t> ZstdDecompressSource::Read(std::span<char> buf) {
     saw_frame_ = saw_frame_ || frame_complete_;
     if (out.pos > 0) return out.pos;
   }
+}
+
+// Refuses the frame whose header asked for too large a window, with the window it asked for
+// (RFC 8878 §3.1.1.1.2) when its header is at frame_start_ in in_ and has a window descriptor.
+Status ZstdDecompressSource::WindowError() const {
+  std::string asked = "larger than";
+  const bool header_here = frame_start_ != kUnknownStart && in_size_ - frame_start_ >= 6;
+  const auto* h =
+      reinterpret_cast<const unsigned char*>(in_.data()) + (header_here ? frame_start_ : 0);
+  if (header_here && h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd &&
+      (h[4] & 0x20) == 0) {  // not single-segment: a window descriptor follows
+    const uint64_t base = uint64_t{1} << (10 + (h[5] >> 3));
+    asked = "of " + std::to_string((base + base / 8 * (h[5] & 7)) >> 20) + " MiB, more than";
+  }
+  return base::Error(base::Code::kDataLoss, "zstd frame asks for a window " + asked + " the " +
+                                                std::to_string((1 << kMaxWindowLog) >> 20) +
+                                                " MiB allowed");
 }
 
 }  // namespace cairn::io

@@ -2,9 +2,12 @@
 //
 // Memory is bounded by zstd's window and the worker count, never by the payload size.
 // Decompression fails with DataLoss on a corrupt or truncated frame: a stream that ends before
-// its frame does is an error, not a short payload.
+// its frame does is an error, not a short payload. A frame is hostile input: one asking for a
+// window larger than kMaxWindowLog is refused at its header (DataLoss) instead of making the
+// decoder fill a buffer of that size (zstd alone allows 128 MiB).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -31,6 +34,10 @@ class ZstdCompressSink final : public Sink {
   bool done_ = false;
 };
 
+// The largest window a frame may ask for when decoded: 16 MiB. cairn's writers use levels
+// 1 to 19 without a pledged size, whose windows are at most 8 MiB.
+inline constexpr int kMaxWindowLog = 24;
+
 class ZstdDecompressSource final : public Source {
  public:
   explicit ZstdDecompressSource(Source* src);  // borrowed
@@ -38,12 +45,15 @@ class ZstdDecompressSource final : public Source {
   Result<size_t> Read(std::span<char> buf) override;
 
  private:
+  Status WindowError() const;
   Source* src_;
   void* dctx_;
   std::vector<char> in_;
   size_t in_pos_ = 0;
   size_t in_size_ = 0;
   bool src_eof_ = false;
+  static constexpr size_t kUnknownStart = SIZE_MAX;
+  size_t frame_start_ = 0;  // in in_: where the frame being decoded began (kUnknownStart: before)
   bool frame_complete_ = true;  // true between frames
   bool saw_frame_ = false;      // a whole frame has been decoded
 };

@@ -85,6 +85,8 @@ TEST(TarReader, RefusesSymlinksHardlinksDevicesAndUnsafePaths) {
     ASSERT_FALSE(e.ok()) << c.entry.path;
     EXPECT_EQ(e.status().code(), base::Code::kDataLoss);
     EXPECT_NE(e.status().message().find(c.want), std::string::npos) << e.status().message();
+    ASSERT_TRUE((*r)->rejected().has_value());
+    EXPECT_EQ((*r)->rejected()->path, c.entry.path);
     // Its data cannot be read, but the entry can be passed over.
     EXPECT_EQ((*r)->Read(std::span<char>()).status().code(), base::Code::kFailedPrecondition);
     auto after = (*r)->Next();
@@ -93,6 +95,26 @@ TEST(TarReader, RefusesSymlinksHardlinksDevicesAndUnsafePaths) {
     EXPECT_EQ(*(*r)->ReadEntry(), "Z");
     EXPECT_FALSE((*r)->Next()->has_value());
   }
+}
+
+// A sparse entry declares any size at no cost (its holes read as zeros): refused like a link,
+// with its declared size, so a caller can tell passing over it costs only what is stored.
+TEST(TarReader, RefusesSparseFiles) {
+  const std::string tar = RawTar({{.path = "s.json", .data = "{", .sparse_size = int64_t{1} << 40},
+                                  {.path = "after.json", .data = "Z"}});
+  io::StringSource src(tar);
+  auto r = TarReader::Open(&src);
+  ASSERT_TRUE(r.ok());
+  auto e = (*r)->Next();
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().message(),
+            "tar entry 's.json' is a sparse file: only regular files are allowed");
+  ASSERT_TRUE((*r)->rejected().has_value());
+  EXPECT_EQ((*r)->rejected()->size, uint64_t{1} << 40);
+  auto after = (*r)->Next();
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  EXPECT_EQ((*after)->path, "after.json");
+  EXPECT_FALSE((*r)->rejected().has_value());
 }
 
 TEST(TarReader, TruncatedArchivesAreDataLoss) {

@@ -126,6 +126,7 @@ struct RawEntry {
   unsigned filetype = AE_IFREG;
   std::string link = {};  // symlink target (AE_IFLNK) or hard link target (hardlink = true)
   bool hardlink = false;
+  int64_t sparse_size = -1;  // >= 0: a sparse file of this size, `data` its one region at 0
 };
 
 inline la_ssize_t AppendToString(struct archive*, void* client, const void* buf, size_t n) {
@@ -145,6 +146,10 @@ inline std::string RawTar(const std::vector<RawEntry>& entries) {
     archive_entry_set_filetype(e, r.filetype);
     archive_entry_set_perm(e, r.filetype == AE_IFDIR ? 0755 : 0644);
     archive_entry_set_size(e, r.filetype == AE_IFREG ? static_cast<la_int64_t>(r.data.size()) : 0);
+    if (r.sparse_size >= 0) {
+      archive_entry_set_size(e, r.sparse_size);
+      archive_entry_sparse_add_entry(e, 0, static_cast<la_int64_t>(r.data.size()));
+    }
     if (r.filetype == AE_IFLNK) archive_entry_copy_symlink(e, r.link.c_str());
     if (r.hardlink) archive_entry_copy_hardlink(e, r.link.c_str());
     if (r.filetype == AE_IFCHR) archive_entry_set_rdev(e, 0x0103);

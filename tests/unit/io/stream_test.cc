@@ -52,6 +52,31 @@ TEST(Zstd, RoundTripThroughHashingFilters) {
   EXPECT_EQ(back.HexDigest(), Sha256Hex(payload));
 }
 
+// A frame of `n` (<= 128 KiB) zero bytes in one RLE block, asking for a 2^window_log window.
+std::string RleFrame(size_t n, int window_log) {
+  std::string f = "\x28\xb5\x2f\xfd";
+  f += '\0';                                       // no content size, not single-segment
+  f += static_cast<char>((window_log - 10) << 3);  // window descriptor
+  const uint32_t header = 1 | (1 << 1) | static_cast<uint32_t>(n << 3);  // last, RLE, size
+  for (int i = 0; i < 3; ++i) f += static_cast<char>(header >> (8 * i));
+  f += '\0';
+  return f;
+}
+
+// zstd would decode a frame asking for up to 128 MiB, filling a buffer that large: a frame
+// above 16 MiB is refused at its header, naming the window it asked for.
+TEST(Zstd, AFrameAskingForAWindowAbove16MiBIsRefused) {
+  auto fine = ZstdDecompress(RleFrame(1000, kMaxWindowLog), 1 << 20);
+  ASSERT_TRUE(fine.ok()) << fine.status().message();
+  EXPECT_EQ(*fine, std::string(1000, '\0'));
+  const std::string first = ZstdCompress("first frame", 3).value();
+  auto big = ZstdDecompress(first + RleFrame(1000, 27), 1 << 20);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().code(), base::Code::kDataLoss);
+  EXPECT_EQ(big.status().message(),
+            "zstd frame asks for a window of 128 MiB, more than the 16 MiB allowed");
+}
+
 TEST(Zstd, TruncatedAndCorruptStreamsAreDataLoss) {
   const std::string payload = RandomBytes(1 << 20, 2);
   std::string stored;

@@ -193,6 +193,11 @@ class Vault {
     EXPECT_TRUE((*w)->Add("metadata/backup.json", metadata).ok());
     for (const auto& [path, text] : entries) EXPECT_TRUE((*w)->Add(path, text).ok()) << path;
     EXPECT_TRUE((*w)->Finish().ok());
+    Seal(tar, entries.size() + 1);
+  }
+  // A backup whose archive is `tar` (made by the test), holding `entry_count` entries.
+  Vault(const std::string& tar, uint64_t entry_count) { Seal(tar, entry_count); }
+  void Seal(const std::string& tar, uint64_t entry_count) {
     auto z = io::ZstdCompress(tar, 3);
     EXPECT_TRUE(z.ok());
     EXPECT_TRUE(store.Put(layout.BackupObjectKey("b", "resources.tar.zst"), *z, {}).ok());
@@ -205,7 +210,7 @@ class Vault {
     o.logical_sha256 = io::Sha256Hex(tar);
     o.compression = "zstd";
     o.content_type = "application/x-tar";
-    o.entry_count = entries.size() + 1;
+    o.entry_count = entry_count;
     manifest.objects.push_back(o);
   }
   static std::string Metadata() {
@@ -326,6 +331,76 @@ TEST(ReadVerified, ProblemsBeyondTheListedOnesAreCounted) {
   ASSERT_EQ(problems.size(), kMaxListedProblems + 1);
   EXPECT_EQ(problems.back().message,
             "resources.tar.zst: 7 more entries with problems are not listed");
+}
+
+// A tar of metadata/backup.json and `entries`, each added as is (TarWriter lets a path repeat).
+std::string Tar(const std::vector<std::pair<std::string, std::string>>& entries) {
+  std::string tar;
+  io::StringSink sink(&tar);
+  auto w = archive::TarWriter::Create(&sink);
+  EXPECT_TRUE((*w)->Add("metadata/backup.json", Vault::Metadata()).ok());
+  for (const auto& [path, text] : entries) EXPECT_TRUE((*w)->Add(path, text).ok()) << path;
+  EXPECT_TRUE((*w)->Finish().ok());
+  return tar;
+}
+
+TEST(ReadVerified, ThePathOfAnEarlierEntryIsAProblemOfThatEntry) {
+  Vault v(Tar({{CmPath("a"), ConfigMapText("shop", "a")},
+               {CmPath("b"), ConfigMapText("shop", "b")},
+               {CmPath("a"), ConfigMapText("shop", "a")}}),
+          4);
+  BackupContent content("");
+  std::vector<VerifyProblem> problems;
+  ASSERT_TRUE(ReadVerified(v.store, v.layout, v.manifest, &content, &problems).ok());
+  ASSERT_EQ(problems.size(), 1u) << All(Messages(problems));
+  EXPECT_EQ(problems[0].object, CmPath("a"));
+  EXPECT_EQ(problems[0].message, "resources.tar.zst: " + CmPath("a") +
+                                     ": duplicate entry: the path is already in the archive");
+}
+
+// An entry above kMaxEntryBytes is refused by its declared size: its data is never read, and
+// neither is anything after it (passing over it would mean reading it).
+TEST(ReadVerified, AnEntryAboveTheLimitStopsVerificationUnread) {
+  std::string tar;
+  io::StringSink sink(&tar);
+  auto w = archive::TarWriter::Create(&sink);
+  ASSERT_TRUE((*w)->Add("metadata/backup.json", Vault::Metadata()).ok());
+  const std::string big(kMaxEntryBytes + 1, '\0');
+  io::StringSource zeros(big);
+  ASSERT_TRUE((*w)->AddFrom(CmPath("big"), kMaxEntryBytes + 1, zeros).ok());
+  ASSERT_TRUE((*w)->Add(CmPath("bad"), "not read, so not reported").ok());
+  ASSERT_TRUE((*w)->Finish().ok());
+  Vault v(tar, 3);
+  BackupContent content("");
+  std::vector<VerifyProblem> problems;
+  ASSERT_TRUE(ReadVerified(v.store, v.layout, v.manifest, &content, &problems).ok());
+  EXPECT_EQ(Messages(problems),
+            (std::vector<std::string>{
+                "resources.tar.zst: " + CmPath("big") + ": tar entry '" + CmPath("big") +
+                    "' has 16777217 bytes, more than the 16777216 allowed",
+                "resources.tar.zst: verification stopped at tar entry '" + CmPath("big") +
+                    "' (16777217 bytes declared): the entries after it were not checked"}))
+      << All(Messages(problems));
+}
+
+// A record of padding may follow the end-of-archive blocks; a stream of data may not.
+TEST(ReadVerified, MoreThanAMebibyteAfterTheArchiveIsRefused) {
+  const std::string tar = Tar({{CmPath("a"), ConfigMapText("shop", "a")}});
+  Vault padded(tar + std::string(10240, '\0'), 2);
+  BackupContent content("");
+  std::vector<VerifyProblem> none;
+  ASSERT_TRUE(ReadVerified(padded.store, padded.layout, padded.manifest, &content, &none).ok());
+  EXPECT_TRUE(none.empty()) << All(Messages(none));
+
+  Vault trailing(tar + std::string(2 << 20, '\0'), 2);
+  BackupContent again("");
+  std::vector<VerifyProblem> problems;
+  ASSERT_TRUE(
+      ReadVerified(trailing.store, trailing.layout, trailing.manifest, &again, &problems).ok());
+  ASSERT_EQ(problems.size(), 1u) << All(Messages(problems));
+  EXPECT_EQ(problems[0].object, "resources.tar.zst");
+  EXPECT_EQ(problems[0].message,
+            "resources.tar.zst: more than 1 MiB of data after the end of the tar archive");
 }
 
 // Corrupt compressed data: the decoding error and the stored checksum, not only the first.
