@@ -81,10 +81,12 @@ class TarWriter {
 };
 
 // Reads a tar stream from `in` (borrowed), one entry at a time. Memory is one 64 KiB input
-// buffer plus libarchive's header state, whatever the entry sizes. A corrupt or truncated archive
-// fails every later call with kDataLoss. An entry rejected by Next (wrong type, unsafe path) can
-// be passed over by calling Next again. At the end of the archive `in` may still hold unread
-// bytes (block padding); a caller hashing the whole stream drains it.
+// buffer plus libarchive's header state, whatever the entry sizes. The headers of one entry
+// (pax records, a GNU long name, a GNU sparse map, which libarchive reads with the header) may
+// take at most 256 KiB of input: more is kDataLoss, so that state stays a few MiB. A corrupt or
+// truncated archive fails every later call with kDataLoss. An entry rejected by Next (wrong type,
+// unsafe path) can be passed over by calling Next again. At the end of the archive `in` may still
+// hold unread bytes (block padding); a caller hashing the whole stream drains it.
 class TarReader {
  public:
   // Reads the first block already: input that is not a tar archive is kDataLoss here.

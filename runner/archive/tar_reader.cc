@@ -27,6 +27,11 @@ using base::Status;
 namespace {
 
 constexpr size_t kInputBufferBytes = 64 << 10;
+// Input one Next may read to reach an entry's data: its headers (pax records, a GNU long name:
+// a path is at most kMaxEntryPathBytes) and a GNU sparse map, which libarchive reads with the
+// header and keeps as a list (48 bytes per region, 4 bytes of map each). Bounding the input
+// bounds that list (a few MiB), which an entry refused afterwards would already have cost.
+constexpr uint64_t kMaxHeaderInputBytes = 256 << 10;
 
 }  // namespace
 
@@ -38,8 +43,10 @@ struct TarReader::Impl {
   struct archive_entry* entry = nullptr;
   std::vector<char> buf = std::vector<char>(kInputBufferBytes);
   State state = State::kBeforeFirst;
-  Status failure;         // why the reader failed (returned by every later call)
-  Status source_status;   // the Source's error, when a read from it failed
+  Status failure;          // why the reader failed (returned by every later call)
+  Status source_status;    // the Source's error, when a read from it failed
+  bool in_header = false;  // Next is reading headers: header_input counts the input read
+  uint64_t header_input = 0;
   std::string path;       // of the current entry
   uint64_t size = 0;      // its declared size
   uint64_t consumed = 0;  // and how much of it Read returned
@@ -131,6 +138,12 @@ la_ssize_t ReadCallback(struct archive* a, void* client, const void** out) {
   auto* impl = static_cast<TarReader::Impl*>(client);
   try {  // nothing may unwind through libarchive's C frames
     auto n = impl->src->Read(std::span<char>(impl->buf));
+    if (n.ok() && impl->in_header && (impl->header_input += *n) > kMaxHeaderInputBytes) {
+      n = base::Error(Code::kDataLoss, "the headers of one tar entry take more than " +
+                                           std::to_string(kMaxHeaderInputBytes >> 10) +
+                                           " KiB (a sparse map or extended header that large "
+                                           "is refused)");
+    }
     if (!n.ok()) {
       impl->source_status = n.status();
       archive_set_error(a, EIO, "read from the input stream failed");
@@ -186,7 +199,10 @@ base::Result<std::optional<EntryInfo>> TarReader::Next() {
       }
     }
     const la_int64_t before = archive_filter_bytes(r.a, 0);
+    r.in_header = true;
+    r.header_input = 0;
     const int rc = archive_read_next_header2(r.a, r.entry);
+    r.in_header = false;
     if (rc == ARCHIVE_EOF) {
       if (archive_filter_bytes(r.a, 0) == before) {
         return r.Fail(base::Error(Code::kDataLoss,

@@ -9,7 +9,9 @@ of peak RSS and 30 s:
 - a 4 GiB entry (refused by its declared size, never read), 1 GiB of data after the
   end-of-archive blocks (at most 1 MiB of padding may follow them), a zstd frame asking for a
   128 MiB window (cairn never writes more than 8 MiB; a larger one is refused at the frame
-  header) and a sparse entry declaring 1 TiB (only regular files, never sparse ones);
+  header), a sparse entry declaring 1 TiB (only regular files, never sparse ones) and one
+  whose sparse map holds a million regions (libarchive reads it with the header: the input
+  one entry's headers may take is bounded to 256 KiB);
 - the same path twice (each object is stored once);
 - a zstd stream cut short, a tar cut inside an entry and one cut before its end blocks;
 - 100,000 tiny entries that are not objects: refused, with the first 1,000 listed and the rest
@@ -26,8 +28,8 @@ import tarfile
 import unittest
 
 from cairn_test_support import report_summary, s3_env, unique
-from forge import (ARCHIVE, BACKUP, BLOCK, END, STATS, Hostile, member, sealed, uniform_members,
-                   zstd)
+from forge import (ARCHIVE, BACKUP, BLOCK, END, STATS, Hostile, member, padded, sealed,
+                   uniform_members, zstd)
 from vault_access import FileVault, S3Vault
 
 CM_DIR = "resources/core/configmaps/v1/namespaces/shop/"
@@ -121,6 +123,17 @@ class RestoreHostileArchive(Hostile):
                         pax=pax)
         vault = self.with_extra("sparse", sparse)
         self.refused(vault, path, f"tar entry '{path}' is a sparse file: only regular files")
+        # A map of a million one-byte regions, which libarchive reads with the header (a list
+        # entry per region, about 90 MiB) before the entry can be refused: the input one
+        # entry's headers may take is bounded.
+        regions = 1_000_000
+        body = padded(b"%d\n" % regions + b"".join(b"%d\n1\n" % (2 * i)
+                                                    for i in range(regions)))
+        pax["GNU.sparse.realsize"] = str(2 * regions)
+        vault = self.with_extra("sparse-map", member(CM_DIR + "GNUSparseFile.0/sparse.json",
+                                                     body + bytes(regions), pax=pax))
+        self.refused(vault, ARCHIVE, "unable to read the tar header after entry",
+                     "the headers of one tar entry take more than 256 KiB")
 
     def test_the_same_path_twice_is_refused(self):
         same, _ = self.entry("ConfigMap")

@@ -117,6 +117,30 @@ TEST(TarReader, RefusesSparseFiles) {
   EXPECT_FALSE((*r)->rejected().has_value());
 }
 
+// libarchive reads a GNU sparse map with the header, keeping a list entry per region: a map of
+// a million regions (a few KiB compressed) would cost tens of MiB before the entry could be
+// refused. The input one Next may read for headers is bounded instead.
+TEST(TarReader, AHugeSparseMapIsRefusedWhileReadingTheHeader) {
+  const int regions = 200'000;
+  std::string data;
+  for (int k = 0; k < regions; ++k) data += (k % 2 ? '}' : '{');
+  const std::string tar = RawTar(
+      {{.path = "a.json", .data = "A"},
+       {.path = "map.json", .data = data, .sparse_size = 2 * regions, .sparse_regions = regions}});
+  io::StringSource src(tar);
+  auto r = TarReader::Open(&src);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ((*(*r)->Next())->path, "a.json");
+  auto e = (*r)->Next();
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().code(), base::Code::kDataLoss);
+  EXPECT_NE(e.status().message().find("unable to read the tar header after entry 'a.json': the "
+                                      "headers of one tar entry take more than 256 KiB"),
+            std::string::npos)
+      << e.status().message();
+  EXPECT_FALSE((*r)->rejected().has_value());
+}
+
 TEST(TarReader, TruncatedArchivesAreDataLoss) {
   const std::string data(5000, 'd');
   const std::string tar = CairnTar({{"first.json", data}, {"second.json", "2"}});

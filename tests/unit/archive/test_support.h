@@ -127,6 +127,7 @@ struct RawEntry {
   std::string link = {};  // symlink target (AE_IFLNK) or hard link target (hardlink = true)
   bool hardlink = false;
   int64_t sparse_size = -1;  // >= 0: a sparse file of this size, `data` its one region at 0
+  int sparse_regions = 1;    // > 1: that many regions of one byte at 0, 2, 4, ... instead
 };
 
 inline la_ssize_t AppendToString(struct archive*, void* client, const void* buf, size_t n) {
@@ -148,7 +149,12 @@ inline std::string RawTar(const std::vector<RawEntry>& entries) {
     archive_entry_set_size(e, r.filetype == AE_IFREG ? static_cast<la_int64_t>(r.data.size()) : 0);
     if (r.sparse_size >= 0) {
       archive_entry_set_size(e, r.sparse_size);
-      archive_entry_sparse_add_entry(e, 0, static_cast<la_int64_t>(r.data.size()));
+      if (r.sparse_regions == 1) {
+        archive_entry_sparse_add_entry(e, 0, static_cast<la_int64_t>(r.data.size()));
+      }
+      for (int k = 0; r.sparse_regions > 1 && k < r.sparse_regions; ++k) {
+        archive_entry_sparse_add_entry(e, 2 * k, 1);
+      }
     }
     if (r.filetype == AE_IFLNK) archive_entry_copy_symlink(e, r.link.c_str());
     if (r.hardlink) archive_entry_copy_hardlink(e, r.link.c_str());
