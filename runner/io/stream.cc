@@ -39,6 +39,12 @@ Result<size_t> StringSource::Read(std::span<char> buf) {
   return n;
 }
 
+Result<size_t> CountingSource::Read(std::span<char> buf) {
+  auto n = src_->Read(buf);
+  if (n.ok()) size_ += *n;
+  return n;
+}
+
 Status StringSink::Write(std::string_view data) {
   if (closed_) return base::Error(base::Code::kInternal, "write after close");
   out_->append(data);

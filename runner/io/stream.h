@@ -53,6 +53,18 @@ class StringSource final : public Source {
   size_t pos_ = 0;
 };
 
+// Counts the bytes read through it from `src` (borrowed).
+class CountingSource final : public Source {
+ public:
+  explicit CountingSource(Source* src) : src_(src) {}
+  Result<size_t> Read(std::span<char> buf) override;
+  uint64_t size() const { return size_; }
+
+ private:
+  Source* src_;
+  uint64_t size_ = 0;
+};
+
 // A Sink appending to a string; Close and Abort only mark it finished (Abort clears it).
 class StringSink final : public Sink {
  public:

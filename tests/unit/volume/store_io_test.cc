@@ -56,6 +56,39 @@ TEST(VolumeStore, DifferentArchiveIsDataLoss) {
   EXPECT_NE(r.status().message().find("differs from its manifest entry"), std::string::npos);
 }
 
+TEST(VolumeStore, LogicalSizeIsChecked) {
+  TempDir src, dst;
+  WriteFile(src / "a", "data");
+  store::MemoryStore store;
+  auto info = BackupToStore(store, "v.tar.zst", src.path(), 3, 0, kNoCancel);
+  ASSERT_TRUE(info.ok());
+  info->logical_size += 512;
+  auto r = RestoreFromStore(store, *info, dst.path(), {}, kNoCancel);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), base::Code::kDataLoss);
+  EXPECT_NE(r.status().message().find("logical size"), std::string::npos) << r.status().message();
+}
+
+// The logical payload is not hashed on restore: a frame whose content does not match its zstd
+// checksum is refused although its stored digest is the one the (re-sealed) manifest holds.
+TEST(VolumeStore, AFrameThatFailsItsChecksumIsRefused) {
+  TempDir src, dst;
+  WriteFile(src / "a", std::string(200000, 'x') + "tail");
+  store::MemoryStore store;
+  auto info = BackupToStore(store, "v.tar.zst", src.path(), 3, 0, kNoCancel);
+  ASSERT_TRUE(info.ok());
+  auto got = store.GetAll("v.tar.zst");
+  ASSERT_TRUE(got.ok());
+  std::string stored = *got;
+  stored[stored.size() - 2] ^= 0x01;  // in the frame's content checksum
+  ASSERT_TRUE(store.Put("v.tar.zst", stored, {}).ok());
+  info->stored_size = stored.size();
+  info->stored_sha256 = io::Sha256Hex(stored);
+  auto r = RestoreFromStore(store, *info, dst.path(), {}, kNoCancel);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("checksum"), std::string::npos) << r.status().message();
+}
+
 TEST(VolumeStore, NothingStoredOnCancelOrMissingRoot) {
   TempDir src;
   WriteFile(src / "a", "a");
