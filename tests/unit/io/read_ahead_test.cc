@@ -54,7 +54,7 @@ std::string ReadThrough(Source& src, size_t step) {
 }
 
 TEST(ReadAhead, DeliversEveryByteInOrderWhateverTheSizes) {
-  const std::string data = Bytes((1 << 20) + 12345, 7);
+  const std::string data = Bytes((256 << 10) + 12345, 7);
   for (size_t chunk : {size_t{7}, size_t{4096}, size_t{256 << 10}}) {
     for (size_t step : {size_t{1000}, size_t{65536}, size_t{2 << 20}}) {
       Uneven up(data);
