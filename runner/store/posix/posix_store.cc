@@ -209,6 +209,27 @@ Status PosixStore::Publish(const std::string& tmp, const std::string& key, bool 
   return FsyncPath(Dirname(path), O_RDONLY | O_DIRECTORY);
 }
 
+// The sidecar names the key so that an abandoned temporary file can be reported (and aborted)
+// like an incomplete multipart upload. It appears whole or not at all: written unnamed
+// (O_TMPFILE) and then linked, so a run killed in between leaves nothing that no one could
+// attribute (an empty sidecar is not listed). Where the filesystem has no O_TMPFILE (NFS), it is
+// created and then written, and that window stays.
+Status PosixStore::WriteSidecar(const std::string& path, std::string_view key) {
+  const std::string dir = root_ + "/" + kTmpDir;
+  if (int fd = open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600); fd >= 0) {
+    const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+    bool linked = WriteFully(fd, key, path).ok() &&
+                  linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0;
+    close(fd);
+    if (linked) return Status::Ok();
+  }
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("create", path);
+  Status st = WriteFully(fd, key, path);
+  close(fd);
+  return st;
+}
+
 Status PosixStore::Put(std::string_view key, std::string_view data, const PutOptions& opts) {
   ASSIGN_OR_RETURN(auto sink, PutStream(key, opts));
   RETURN_IF_ERROR(sink->Write(data));
@@ -220,13 +241,7 @@ Result<std::unique_ptr<io::Sink>> PosixStore::PutStream(std::string_view key,
   ASSIGN_OR_RETURN(std::string path, PathOf(key));
   (void)path;
   std::string tmp = root_ + "/" + kTmpDir + "/" + RandomId();
-  // The sidecar names the key so an abandoned temporary file can be reported like an
-  // incomplete multipart upload.
-  int kfd = open((tmp + ".key").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (kfd < 0) return Errno("create", tmp + ".key");
-  Status st = WriteFully(kfd, key, tmp + ".key");
-  close(kfd);
-  RETURN_IF_ERROR(st);
+  RETURN_IF_ERROR(WriteSidecar(tmp + ".key", key));
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     int err = errno;

@@ -37,6 +37,7 @@ class PosixStore final : public ObjectStore {
   class FileSink;
   explicit PosixStore(std::string root) : root_(std::move(root)) {}
   Result<std::string> PathOf(std::string_view key) const;
+  Status WriteSidecar(const std::string& path, std::string_view key);
   // Publishes the fsynced temporary file at `tmp` as `key`.
   Status Publish(const std::string& tmp, const std::string& key, bool if_none_match);
 
