@@ -2,7 +2,8 @@
 controller: backup-run --volumes snapshot (a VolumeSnapshot per claim, its content Retain,
 recorded in the manifest), --volumes all (also exported through a mover on a temporary claim
 made from the snapshot, which is gone afterwards), a snapshot that fails (PartiallyFailed
-naming the claim), a ReadWriteOncePod claim in use under --volumes fs (through a snapshot),
+naming the claim), a ReadWriteOncePod claim in use under --volumes fs (through a snapshot, or
+a warning naming it when its driver has no snapshot class),
 and restore-run in the same cluster making the claim from the snapshot."""
 import json
 import os
@@ -56,6 +57,37 @@ spec:
 apiVersion: v1
 kind: Pod
 metadata: {name: db-0, namespace: solo}
+spec:
+  securityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000}
+  containers:
+  - name: db
+    image: postgres:16
+    volumeMounts: [{name: data, mountPath: /var/lib/postgresql}]
+  volumes:
+  - name: data
+    persistentVolumeClaim: {claimName: db}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: nfs}
+provisioner: nfs.csi.k8s.io
+volumeBindingMode: Immediate
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: lone}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: db, namespace: lone}
+spec:
+  accessModes: [ReadWriteOncePod]
+  storageClassName: nfs
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, namespace: lone}
 spec:
   securityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000}
   containers:
@@ -169,6 +201,23 @@ class VolumeSnapshots(unittest.TestCase):
         self.assertEqual([s["pvc"] for s in self.manifest(name)["snapshots"]], ["db"])
         claims = [c["metadata"]["name"] for c in self.get("pvc", "-n", "solo")["items"]]
         self.assertEqual(claims, ["db"], "the temporary claim is deleted")
+
+    def test_a_read_write_once_pod_claim_in_use_without_a_snapshot_class_is_a_warning(self):
+        name = unique("rwop-nfs")
+        os.makedirs(os.path.join(self.volumes, "lone", "db"), exist_ok=True)
+        r = run("backup-run", *self.vault.args(), "--kubeconfig", self.kube.kubeconfig,
+                "--include-namespaces", "lone", "--name", name, "--volumes", "fs",
+                "--local-volumes", self.volumes)
+        self.assertEqual(r.code, 0, r)
+        st = self.status(name)
+        self.assertEqual((st["phase"], st["backupType"]), ("Completed", "AppBackup"))
+        vol = {v["pvc"]: v for v in st["volumes"]}["db"]
+        self.assertEqual(vol["phase"], "Skipped")
+        self.assertIn("lone/db is ReadWriteOncePod and mounted by pod 'db-0'", vol["message"])
+        self.assertIn("no VolumeSnapshotClass", vol["message"])
+        self.assertIn("lone/db", json.dumps(st["warnings"]))
+        self.assertNotIn("snapshots", self.manifest(name))
+        self.assertEqual(self.get("vs", "-n", "lone")["items"], [], "no snapshot was taken")
 
     def test_a_failing_snapshot_names_the_claim_and_leaves_a_partial_backup(self):
         _admin_call(self.kube, "", {"snapshot": {"auto": "fail"}})

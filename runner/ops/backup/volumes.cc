@@ -81,6 +81,14 @@ void Fail(RunState& state, Planned& plan, const std::string& ns, const std::stri
   state.AddError(vault::NamespaceScope(ns), "volume data not copied: " + why, ClaimObject(ns, pvc));
 }
 
+// A claim whose data cannot be reached at all: a warning naming it, not an error.
+void Skip(RunState& state, Planned& plan, const std::string& ns, const std::string& pvc,
+          const std::string& why) {
+  plan.done.push_back({ns, pvc, "Skipped", why, std::nullopt, 0, 0, "", std::nullopt});
+  state.AddWarning(vault::NamespaceScope(ns), "volume data not copied: " + why,
+                   ClaimObject(ns, pvc));
+}
+
 // A claim taken through its CSI snapshot; with `exporting`, its files are also copied by a
 // mover that mounts a temporary claim made from the snapshot. Non-ok only when cancelled.
 Status PlanSnapshot(Deps& deps, const Options& opts, RunState& state, const nlohmann::json& c,
@@ -159,8 +167,13 @@ Status PlanTasks(Deps& deps, const Options& opts, RunState& state,
       RETURN_IF_ERROR(PlanSnapshot(deps, opts, state, c, placed, mode != "snapshot", snaps, plan));
       continue;
     }
-    if (!placed.ok() || unmountable) {
-      Fail(state, plan, ns, pvc, !placed.ok() ? placed.status().message() : placed->reason);
+    if (unmountable) {  // ReadWriteOncePod in use, no class to snapshot it with
+      Skip(state, plan, ns, pvc,
+           placed->reason + ", and its driver has no VolumeSnapshotClass to snapshot it with");
+      continue;
+    }
+    if (!placed.ok()) {
+      Fail(state, plan, ns, pvc, placed.status().message());
       continue;
     }
     mover::JobSpecInput in = JobInput(*deps.movers, opts, ns, pvc, *placed);
