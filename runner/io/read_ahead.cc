@@ -17,6 +17,7 @@ ReadAheadSource::ReadAheadSource(Source* upstream, size_t chunk, size_t depth)
 void ReadAheadSource::Stop() {
   {
     std::lock_guard lock(mu_);
+    if (!finished_) cut_ = true;
     stop_ = true;
   }
   cv_.notify_all();
@@ -81,6 +82,9 @@ Result<size_t> ReadAheadSource::Read(std::span<char> buf) {
   if (pos_ == current_.size && !NextChunk()) {
     Stop();  // the thread is done: the upstream's state may be read from here on
     if (!status_.ok()) return status_;
+    if (cut_) {
+      return base::Error(base::Code::kCancelled, "read-ahead stopped before the end of the stream");
+    }
     return size_t{0};
   }
   const size_t n = std::min(buf.size(), current_.size - pos_);

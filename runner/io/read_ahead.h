@@ -27,6 +27,9 @@ class ReadAheadSource final : public Source {
 
   Result<size_t> Read(std::span<char> buf) override;
   // Stops the thread (after the upstream Read in progress returns) and joins it. Idempotent.
+  // Call it from the reading thread (as the destructor does). A Read after a Stop that came
+  // before the end of the stream fails with kCancelled once the chunks read ahead are used up:
+  // a stream cut short never looks complete.
   void Stop();
 
  private:
@@ -47,6 +50,7 @@ class ReadAheadSource final : public Source {
   size_t pos_ = 0;
   bool stop_ = false;
   bool finished_ = false;  // the thread has pushed its last chunk
+  bool cut_ = false;       // stopped before the end of the stream
   Status status_;          // the upstream's error, reported once the chunks before it are read
   std::thread thread_;
 };

@@ -69,9 +69,10 @@ base::Result<ArchiveInfo> BackupToStore(store::ObjectStore& store, std::string_v
   return info;
 }
 
-// The stored SHA-256 covers every byte of the archive, and each zstd frame carries a checksum of
-// its content that decompression verifies: the logical payload is checked by its size only, so
-// a restore hashes 1 byte in 1.7 instead of 2.7 (FORMAT.md §5.3).
+// The stored SHA-256 covers every byte of the archive, and decompression is a function of those
+// bytes: the logical payload is checked by its size only, so a restore hashes the compressed
+// bytes instead of both streams (FORMAT.md §5.3). The frame checksum cairn writes is checked
+// too, at the frame's end; it is not what the integrity rests on.
 base::Result<TreeResult> RestoreFromStore(store::ObjectStore& store, const ArchiveInfo& expected,
                                           const std::string& root, const RestoreOptions& opts,
                                           const std::atomic<bool>& cancel) {

@@ -32,9 +32,11 @@ class Uneven final : public Source {
         std::min({buf.size(), data_.size() - pos_, static_cast<size_t>(1 + reads % 7919)});
     std::copy_n(data_.data() + pos_, n, buf.data());
     pos_ += n;
+    bytes += n;
     return n;
   }
   std::atomic<int> reads{0};
+  std::atomic<size_t> bytes{0};
 
  private:
   std::string data_;
@@ -107,11 +109,36 @@ TEST(ReadAhead, ReadsAtMostItsDepthAheadAndStopsWhenAbandoned) {
     ASSERT_TRUE(ra.Read(buf).ok());
     // Bounded: two chunks of 1 KiB (the one being read among them); then the thread waits.
     for (int i = 0; i < 50; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    EXPECT_LE(up.reads.load(), 2 * 1024);  // every read returns at least a byte
+    EXPECT_EQ(up.bytes.load(), 2 * 1024u);
   }  // destroyed mid-stream: the thread stops and is joined, with no read after
   const int reads = up.reads.load();
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(up.reads.load(), reads);
+}
+
+TEST(ReadAhead, AStreamStoppedBeforeItsEndNeverLooksComplete) {
+  const std::string data = Bytes(1 << 20, 11);
+  Uneven up(data);
+  ReadAheadSource ra(&up, 4096, 2);
+  std::vector<char> buf(100);
+  ASSERT_TRUE(ra.Read(buf).ok());
+  ra.Stop();
+  Status end;
+  for (int i = 0; i < 1000 && end.ok(); ++i) {
+    auto n = ra.Read(buf);
+    ASSERT_TRUE(!n.ok() || *n > 0) << "a stopped stream read as complete";
+    if (!n.ok()) end = n.status();
+  }
+  EXPECT_EQ(end.code(), base::Code::kCancelled);
+}
+
+TEST(ReadAhead, AnErrorBeforeAnyByteIsReported) {
+  Uneven up("", base::Error(base::Code::kUnavailable, "connection refused"));
+  ReadAheadSource ra(&up);
+  std::vector<char> buf(100);
+  auto n = ra.Read(buf);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().message(), "connection refused");
 }
 
 }  // namespace
