@@ -25,13 +25,13 @@ Status Drain(io::Source& src) {
   }
 }
 
-Status Compare(std::string_view what, const std::string& key, uint64_t size, uint64_t want_size,
-               const std::string& sha, const std::string& want_sha) {
+Status CompareStored(const std::string& key, uint64_t size, uint64_t want_size,
+                     const std::string& sha, const std::string& want_sha) {
   if (size == want_size && sha == want_sha) return Status::Ok();
   return base::Error(Code::kDataLoss,
-                     "volume archive '" + key + "' differs from its manifest entry: " +
-                         std::string(what) + " size " + std::to_string(size) + " sha256 " + sha +
-                         ", expected size " + std::to_string(want_size) + " sha256 " + want_sha);
+                     "volume archive '" + key + "' differs from its manifest entry: stored size " +
+                         std::to_string(size) + " sha256 " + sha + ", expected size " +
+                         std::to_string(want_size) + " sha256 " + want_sha);
 }
 
 }  // namespace
@@ -90,8 +90,8 @@ base::Result<TreeResult> RestoreFromStore(store::ObjectStore& store, const Archi
   if (Status st = Drain(ahead); !st.ok()) {
     return st.Wrap("unable to read volume archive '" + expected.key + "'");
   }
-  RETURN_IF_ERROR(Compare("stored", expected.key, stored.size(), expected.stored_size,
-                          stored.HexDigest(), expected.stored_sha256));
+  RETURN_IF_ERROR(CompareStored(expected.key, stored.size(), expected.stored_size,
+                                stored.HexDigest(), expected.stored_sha256));
   if (logical.size() != expected.logical_size) {
     return base::Error(Code::kDataLoss, "volume archive '" + expected.key +
                                             "' differs from its manifest entry: logical size " +

@@ -41,63 +41,47 @@ spec:
   accessModes: [ReadWriteOnce]
   storageClassName: fast
   resources: {requests: {storage: 1Gi}}
----
+"""
+
+
+def in_use_read_write_once_pod_claim(ns, storage_class):
+    """Namespace `ns` with claim `db` (ReadWriteOncePod, `storage_class`) mounted by pod db-0."""
+    return f"""---
 apiVersion: v1
 kind: Namespace
-metadata: {name: solo}
+metadata: {{name: {ns}}}
 ---
 apiVersion: v1
 kind: PersistentVolumeClaim
-metadata: {name: db, namespace: solo}
+metadata: {{name: db, namespace: {ns}}}
 spec:
   accessModes: [ReadWriteOncePod]
-  storageClassName: fast
-  resources: {requests: {storage: 1Gi}}
+  storageClassName: {storage_class}
+  resources: {{requests: {{storage: 1Gi}}}}
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: db-0, namespace: solo}
+metadata: {{name: db-0, namespace: {ns}}}
 spec:
-  securityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000}
+  securityContext: {{runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000}}
   containers:
   - name: db
     image: postgres:16
-    volumeMounts: [{name: data, mountPath: /var/lib/postgresql}]
+    volumeMounts: [{{name: data, mountPath: /var/lib/postgresql}}]
   volumes:
   - name: data
-    persistentVolumeClaim: {claimName: db}
----
+    persistentVolumeClaim: {{claimName: db}}
+"""
+
+
+# solo: its driver has a snapshot class; lone: its driver (nfs) has none.
+OBJECTS += in_use_read_write_once_pod_claim("solo", "fast") + """---
 apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata: {name: nfs}
 provisioner: nfs.csi.k8s.io
 volumeBindingMode: Immediate
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: lone}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: db, namespace: lone}
-spec:
-  accessModes: [ReadWriteOncePod]
-  storageClassName: nfs
-  resources: {requests: {storage: 1Gi}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: db-0, namespace: lone}
-spec:
-  securityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000}
-  containers:
-  - name: db
-    image: postgres:16
-    volumeMounts: [{name: data, mountPath: /var/lib/postgresql}]
-  volumes:
-  - name: data
-    persistentVolumeClaim: {claimName: db}
-"""
+""" + in_use_read_write_once_pod_claim("lone", "nfs")
 
 
 class VolumeSnapshots(unittest.TestCase):

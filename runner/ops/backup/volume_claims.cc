@@ -2,23 +2,13 @@
 
 #include <algorithm>
 
+#include "snapshot/names.h"
+
 namespace cairn::ops::backup {
 namespace {
 
-std::string MetaString(const nlohmann::json& obj, const char* section, std::string_view key) {
-  auto meta = obj.find("metadata");
-  if (meta == obj.end() || !meta->is_object()) return "";
-  auto s = meta->find(section);
-  if (s == meta->end() || !s->is_object()) return "";
-  auto v = s->find(key);
-  return v != s->end() && v->is_string() ? v->get<std::string>() : "";
-}
-
 std::string Meta(const nlohmann::json& obj, const char* key) {
-  auto meta = obj.find("metadata");
-  if (meta == obj.end() || !meta->is_object()) return "";
-  auto v = meta->find(key);
-  return v != meta->end() && v->is_string() ? v->get<std::string>() : "";
+  return snapshot::StringAt(obj, std::string("metadata.") + key);
 }
 
 nlohmann::json OutcomeJson(const VolumeOutcome& o) {
@@ -62,7 +52,7 @@ std::vector<nlohmann::json> ClaimCollector::Take() {
 
 std::string SkipReason(const nlohmann::json& claim) {
   for (const char* section : {"labels", "annotations"}) {
-    if (MetaString(claim, section, kVolumeBackupKey) == "false") {
+    if (snapshot::MetaMapValue(claim, section, kVolumeBackupKey) == "false") {
       const std::string what = std::string_view(section) == "labels" ? "label" : "annotation";
       return "left out by its " + what + " " + std::string(kVolumeBackupKey) + "=false";
     }

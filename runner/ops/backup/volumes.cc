@@ -7,6 +7,7 @@
 #include "mover/placement.h"
 #include "mover/scheduler.h"
 #include "ops/backup/snapshots.h"
+#include "snapshot/names.h"
 #include "vault/volume_result.h"
 
 namespace cairn::ops::backup {
@@ -17,10 +18,7 @@ using base::Result;
 using base::Status;
 
 std::string Meta(const nlohmann::json& obj, const char* key) {
-  const auto meta = obj.value("metadata", nlohmann::json::object());
-  return meta.is_object() && meta.value(key, nlohmann::json()).is_string()
-             ? meta[key].get<std::string>()
-             : "";
+  return snapshot::StringAt(obj, std::string("metadata.") + key);
 }
 
 std::string ClaimObject(const std::string& ns, const std::string& pvc) {
