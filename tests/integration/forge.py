@@ -19,14 +19,14 @@ import tempfile
 import time
 import unittest
 
-from cairn_test_support import KubeApiServer, Result, binary, run, unique
+from cairn_test_support import SANITIZED, KubeApiServer, Result, binary, run, unique
 
 BACKUP = "full"
 ARCHIVE = "resources.tar.zst"
 BLOCK = 512
 END = bytes(2 * BLOCK)  # the end-of-archive blocks
-MAX_SECONDS = 30
-MAX_RSS_KIB = 64 * 1024
+MAX_SECONDS = 120 if SANITIZED else 30
+MAX_RSS_KIB = None if SANITIZED else 64 * 1024
 # What the restore-runs of a suite measured: runs, writes seen at the target, the largest
 # peak RSS and the longest run.
 STATS = {"runs": 0, "writes": 0, "peak_kib": 0, "seconds": 0.0}
@@ -247,7 +247,8 @@ class Hostile(unittest.TestCase):
         self.assertEqual(writes, [], "the target cluster was written to")
         self.assertEqual(self.target_objects(), before)
         self.assertLess(elapsed, MAX_SECONDS, f"restore-run took {elapsed:.1f} s")
-        self.assertLess(peak_kib, MAX_RSS_KIB, f"restore-run used {peak_kib} KiB")
+        if MAX_RSS_KIB:
+            self.assertLess(peak_kib, MAX_RSS_KIB, f"restore-run used {peak_kib} KiB")
         return r, name
 
     def assert_refused(self, vault, path, *expected):
