@@ -45,6 +45,23 @@ Result<size_t> CountingSource::Read(std::span<char> buf) {
   return n;
 }
 
+Result<size_t> BoundedSource::Read(std::span<char> buf) {
+  if (past_limit_) return Longer();
+  ASSIGN_OR_RETURN(size_t n, src_->Read(buf));
+  if (n > limit_ - size_) {
+    past_limit_ = true;
+    return Longer();
+  }
+  size_ += n;
+  return n;
+}
+
+Status BoundedSource::Longer() const {
+  return base::Error(
+      base::Code::kDataLoss,
+      what_ + " is longer than the " + std::to_string(limit_) + " bytes the manifest records");
+}
+
 Status StringSink::Write(std::string_view data) {
   if (closed_) return base::Error(base::Code::kInternal, "write after close");
   out_->append(data);

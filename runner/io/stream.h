@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "base/status.h"
 
@@ -63,6 +64,27 @@ class CountingSource final : public Source {
  private:
   Source* src_;
   uint64_t size_ = 0;
+};
+
+// Passes through at most `limit` bytes of `src` (borrowed): the first read that would go past
+// them, and every read after it, is kDataLoss naming `what`. The size a manifest records for a
+// stream read from a vault bounds the work of reading it, however far a hostile stream (a zstd
+// bomb) would go.
+class BoundedSource final : public Source {
+ public:
+  BoundedSource(Source* src, uint64_t limit, std::string what)
+      : src_(src), limit_(limit), what_(std::move(what)) {}
+  Result<size_t> Read(std::span<char> buf) override;
+  uint64_t size() const { return size_; }
+
+ private:
+  Status Longer() const;
+
+  Source* src_;
+  uint64_t limit_;
+  std::string what_;
+  uint64_t size_ = 0;
+  bool past_limit_ = false;
 };
 
 // A Sink appending to a string; Close and Abort only mark it finished (Abort clears it).

@@ -77,9 +77,14 @@ base::Result<TreeResult> RestoreFromStore(store::ObjectStore& store, const Archi
                                           const std::string& root, const RestoreOptions& opts,
                                           const std::atomic<bool>& cancel) {
   ASSIGN_OR_RETURN(std::unique_ptr<io::Source> src, store.Get(expected.key));
-  io::HashingSource stored(src.get());
+  // No more than the recorded sizes is read: a longer stream (a zstd bomb) fails the volume
+  // where it passes them, instead of filling the volume first.
+  io::BoundedSource stored_bytes(src.get(), expected.stored_size,
+                                 "volume archive '" + expected.key + "'");
+  io::HashingSource stored(&stored_bytes);
   io::ZstdDecompressSource zstd(&stored);
-  io::CountingSource logical(&zstd);
+  io::BoundedSource logical(&zstd, expected.logical_size,
+                            "the payload of volume archive '" + expected.key + "'");
   // Reading, the digest and decompression on one core; parsing and writing on another.
   io::ReadAheadSource ahead(&logical);
   auto tree = RestoreTree(ahead, root, opts, cancel);

@@ -197,17 +197,21 @@ class Hostile(unittest.TestCase):
     def forge_archive(self, name, archive, logical_size, logical_sha256, entries):
         """A copy of the backup whose stored archive is `archive`, the manifest re-sealed with
         these logical size, digest and entry count: every checksum matches."""
+        return self.forge_object(name, ARCHIVE, archive, logical_size=logical_size,
+                                 logical_sha256=logical_sha256, entry_count=entries)
+
+    def forge_object(self, name, key, stored, **recorded):
+        """A copy of the backup whose object `key` is `stored` (its stored size and digest
+        recorded), the manifest re-sealed with `recorded` for that object."""
         vault = self.vault.another(name)
         src = f"backups/{BACKUP}/"
         vault.write("cairn-vault.json", self.vault.read("cairn-vault.json"))
         manifest = json.loads(json.dumps(self.manifest))
         for o in manifest["objects"]:
-            if o["key"] == ARCHIVE:
-                o.update(stored_size=len(archive),
-                         stored_sha256=hashlib.sha256(archive).hexdigest(),
-                         logical_size=logical_size, logical_sha256=logical_sha256,
-                         entry_count=entries)
-                vault.write(src + o["key"], archive)
+            if o["key"] == key:
+                o.update(stored_size=len(stored),
+                         stored_sha256=hashlib.sha256(stored).hexdigest(), **recorded)
+                vault.write(src + o["key"], stored)
             else:
                 vault.write(src + o["key"], self.vault.read(src + o["key"]))
         totals = manifest["totals"]

@@ -18,7 +18,10 @@ of peak RSS and 30 s:
   counted; and the same number of valid ConfigMaps, consistently re-sealed: a backup of 100,000
   small objects is a backup like any other (FORMAT.md sets no limit on the entry count), so it
   is verified and planned (restore-run --dry-run, which applies nothing) within the same bounds;
-- a manifest of format 2.0 (FORMAT.md §3): refused naming the version.
+- a manifest of format 2.0 (FORMAT.md §3): refused naming the version;
+- zstd bombs (128 GiB of zeros in about 12 MiB, as many 16 MiB entries of the archive and as
+  the resource list) whose manifest keeps the real logical sizes: refused where the payload
+  passes the size the manifest records, never decoded to its end.
 Runs against a file vault and the S3 test server; the suite summary counts the refusals."""
 import functools
 import hashlib
@@ -28,12 +31,14 @@ import tarfile
 import unittest
 
 from cairn_test_support import report_summary, s3_env, unique
-from forge import (ARCHIVE, BACKUP, BLOCK, END, STATS, Hostile, member, padded, sealed,
+from forge import (ARCHIVE, BACKUP, BLOCK, END, STATS, Hostile, frame, member, padded, sealed,
                    uniform_members, zstd)
 from vault_access import FileVault, S3Vault
 
 CM_DIR = "resources/core/configmaps/v1/namespaces/shop/"
 MANY = 100_000
+BOMB_GIB = 128
+RESOURCE_LIST = "resource-list.json.zst"
 TOTALS = {"refused": 0, "verified": 0}
 
 
@@ -134,6 +139,27 @@ class RestoreHostileArchive(Hostile):
                                                      body + bytes(regions), pax=pax))
         self.refused(vault, ARCHIVE, "unable to read the tar header after entry",
                      "the headers of one tar entry take more than 256 KiB")
+
+    def test_zstd_bombs_are_read_no_further_than_their_recorded_size(self):
+        # 128 GiB of zeros in about 12 MiB of zstd, the manifest keeping the real logical size
+        # (its digest cannot be computed by a forger in time either). Read to its end, either
+        # would take minutes to decode and hash; each is refused where it passes the size the
+        # manifest records. In the archive: 8,192 entries of 16 MiB (each within the limit of an
+        # entry) at paths a later format could add, which are read and hashed, not kept.
+        real = b"".join(self.members()) + END
+        parts = [b"".join(self.members())]
+        for i in range(BOMB_GIB * 64):
+            parts += [member(f"later/bomb-{i:05d}", size=16 << 20), 16 << 20]
+        vault = self.forge_archive("bomb-entries", frame(tuple(parts + [END])), len(real),
+                                   hashlib.sha256(real).hexdigest(), len(self.entries))
+        self.refused(vault, ARCHIVE, f"the payload is longer than the {len(real)} bytes the "
+                                     "manifest records")
+        # Another zstd object of the backup, a bomb of zeros.
+        recorded = next(o for o in self.manifest["objects"] if o["key"] == RESOURCE_LIST)
+        vault = self.forge_object("bomb-list", RESOURCE_LIST, frame((BOMB_GIB << 30,)))
+        self.refused(vault, RESOURCE_LIST, f"the payload is longer than the "
+                                           f"{recorded['logical_size']} bytes the manifest "
+                                           "records")
 
     def test_the_same_path_twice_is_refused(self):
         same, _ = self.entry("ConfigMap")

@@ -154,5 +154,25 @@ TEST(Stream, AbortedSinkLeavesNothing) {
   EXPECT_TRUE(s.empty());
 }
 
+// A stream of exactly its limit reads to its end; one byte more fails at that byte and every
+// read after it, naming what it bounds.
+TEST(Stream, BoundedSourceStopsPastItsLimit) {
+  char buf[4];
+  StringSource exact("abcdef");
+  BoundedSource ok(&exact, 6, "the payload");
+  ASSERT_TRUE(ReadAll(ok).ok());
+  EXPECT_EQ(ok.size(), 6u);
+
+  StringSource longer("abcdefg");
+  BoundedSource bounded(&longer, 6, "the payload");
+  ASSERT_EQ(*bounded.Read(buf), 4u);
+  auto past = bounded.Read(buf);  // "efg": 3 bytes where 2 are left
+  ASSERT_FALSE(past.ok());
+  EXPECT_EQ(past.status().code(), base::Code::kDataLoss);
+  EXPECT_EQ(past.status().message(), "the payload is longer than the 6 bytes the manifest records");
+  EXPECT_FALSE(bounded.Read(buf).ok());
+  EXPECT_EQ(bounded.size(), 4u);
+}
+
 }  // namespace
 }  // namespace cairn::io

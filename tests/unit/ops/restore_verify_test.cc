@@ -418,7 +418,6 @@ TEST(ReadVerified, ACorruptObjectReportsEveryProblemOfIt) {
   }
   ASSERT_EQ(bytes.size(), v.manifest.objects[0].stored_size);
   bytes[bytes.size() / 2] ^= 0x5a;
-  bytes += "trailing";
   ASSERT_TRUE(v.store.Put(key, bytes, {}).ok());
   BackupContent content("");
   std::vector<VerifyProblem> problems;
@@ -427,12 +426,48 @@ TEST(ReadVerified, ACorruptObjectReportsEveryProblemOfIt) {
   EXPECT_EQ(problems[0].object, "resources.tar.zst");
   const std::string& m = problems[0].message;
   EXPECT_EQ(m.rfind("resources.tar.zst: ", 0), 0u) << m;
-  EXPECT_NE(
-      m.find("; stored size " + std::to_string(bytes.size()) + " differs from the manifest's " +
-             std::to_string(v.manifest.objects[0].stored_size) +
-             "; stored sha256 differs from the manifest"),
-      std::string::npos)
-      << m;
+  EXPECT_NE(m.find("; stored sha256 differs from the manifest"), std::string::npos) << m;
+
+  // The same bytes and more: the stored object is read no further than its recorded size.
+  ASSERT_TRUE(v.store.Put(key, bytes + "trailing", {}).ok());
+  problems.clear();
+  BackupContent again("");
+  ASSERT_TRUE(ReadVerified(v.store, v.layout, v.manifest, &again, &problems).ok());
+  ASSERT_EQ(problems.size(), 1u) << All(Messages(problems));
+  EXPECT_NE(problems[0].message.find("the stored object is longer than the " +
+                                     std::to_string(v.manifest.objects[0].stored_size) +
+                                     " bytes the manifest records"),
+            std::string::npos)
+      << problems[0].message;
+}
+
+// A payload that decodes to more than the manifest's logical size (a zstd bomb whose manifest
+// keeps the real logical size) is refused once it passes that size, before the rest is decoded.
+TEST(ReadVerified, APayloadLongerThanRecordedIsRefusedWhereItPassesTheSize) {
+  Vault v({{CmPath("a"), ConfigMapText("shop", "a")}});
+  std::string key = v.layout.BackupObjectKey("b", "resources.tar.zst");
+  auto src = v.store.Get(key);
+  ASSERT_TRUE(src.ok());
+  auto stored = io::ReadAll(**src);
+  ASSERT_TRUE(stored.ok());
+  auto payload = io::ZstdDecompress(*stored, 1 << 20);
+  ASSERT_TRUE(payload.ok());
+  ASSERT_EQ(payload->size(), v.manifest.objects[0].logical_size);
+  auto bomb = io::ZstdCompress(*payload + std::string(32 << 20, '\0'), 3);  // 32 MiB more
+  ASSERT_TRUE(bomb.ok());
+  ASSERT_TRUE(v.store.Put(key, *bomb, {}).ok());
+  vault::Manifest m = v.manifest;
+  m.objects[0].stored_size = bomb->size();
+  m.objects[0].stored_sha256 = io::Sha256Hex(*bomb);
+  BackupContent content("");
+  std::vector<VerifyProblem> problems;
+  ASSERT_TRUE(ReadVerified(v.store, v.layout, m, &content, &problems).ok());
+  ASSERT_EQ(problems.size(), 1u) << All(Messages(problems));
+  EXPECT_NE(problems[0].message.find("the payload is longer than the " +
+                                     std::to_string(m.objects[0].logical_size) +
+                                     " bytes the manifest records"),
+            std::string::npos)
+      << problems[0].message;
 }
 
 // The spool's directory refuses more bytes (RLIMIT_FSIZE: EFBIG, as a full disk gives ENOSPC):

@@ -1,6 +1,8 @@
 // BackupToStore → RestoreFromStore through the memory store: sizes and digests as the manifest
 // records them, nothing stored on failure or cancel, and DataLoss for an archive that differs
 // from what was recorded.
+#include <sys/stat.h>
+
 #include <atomic>
 
 #include "io/hash.h"
@@ -67,6 +69,28 @@ TEST(VolumeStore, LogicalSizeIsChecked) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), base::Code::kDataLoss);
   EXPECT_NE(r.status().message().find("logical size"), std::string::npos) << r.status().message();
+}
+
+// A payload longer than recorded (a zstd bomb whose manifest entry keeps a small logical size)
+// fails where it passes that size: no more than it is written into the volume.
+TEST(VolumeStore, APayloadLongerThanRecordedStopsAtTheRecordedSize) {
+  TempDir src, dst;
+  WriteFile(src / "big", std::string(16 << 20, 'z'));
+  store::MemoryStore store;
+  auto info = BackupToStore(store, "v.tar.zst", src.path(), 3, 0, kNoCancel);
+  ASSERT_TRUE(info.ok());
+  info->logical_size = 1 << 20;
+  auto r = RestoreFromStore(store, *info, dst.path(), {}, kNoCancel);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), base::Code::kDataLoss);
+  EXPECT_NE(r.status().message().find("the payload of volume archive 'v.tar.zst' is longer "
+                                      "than the 1048576 bytes the manifest records"),
+            std::string::npos)
+      << r.status().message();
+  struct stat st {};  // (its size may be set ahead: the blocks are what was written)
+  if (stat((dst / "big").c_str(), &st) == 0) {
+    EXPECT_LE(st.st_blocks * 512, 1 << 20);
+  }
 }
 
 // The logical payload is not hashed on restore: a frame whose content does not match its zstd
