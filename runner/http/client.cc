@@ -39,6 +39,8 @@ struct Transfer {
   size_t max_body;
   bool body_too_large = false;
   const std::atomic<bool>* cancel;
+  std::chrono::milliseconds grace{0};  // how long a transfer under way outlives a cancel
+  std::optional<std::chrono::steady_clock::time_point> cancel_seen;
 };
 
 size_t OnBody(char* ptr, size_t size, size_t n, void* ud) {
@@ -77,7 +79,11 @@ size_t OnHeader(char* ptr, size_t size, size_t n, void* ud) {
 
 int OnProgress(void* ud, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* t = static_cast<Transfer*>(ud);
-  return (t->cancel && t->cancel->load()) ? 1 : 0;
+  if (!t->cancel || !t->cancel->load()) return 0;
+  if (t->grace.count() == 0) return 1;
+  const auto now = std::chrono::steady_clock::now();
+  if (!t->cancel_seen) t->cancel_seen = now;
+  return now - *t->cancel_seen >= t->grace ? 1 : 0;
 }
 
 bool RetriableCurlError(CURLcode rc) {
@@ -227,7 +233,8 @@ Result<Response> Client::Attempt(Handle& h, const Request& req, bool* retriable)
   CURL* c = h.curl;
   curl_easy_reset(c);
   Response resp;
-  Transfer t{&resp, opts_.max_response_body, false, opts_.cancel};
+  Transfer t{&resp, opts_.max_response_body, false, opts_.cancel, {}, std::nullopt};
+  if (req.method != "GET" && req.method != "HEAD") t.grace = opts_.write_grace;
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -385,6 +392,11 @@ Result<Response> Client::Do(const Request& req, const Hooks& hooks) {
     ~ReleaseOnExit() { c->Release(std::move(h)); }
   } release{this, handle};
   for (int attempt = 1;; ++attempt) {
+    if (Cancelled()) {
+      return base::Error(base::Code::kCancelled,
+                         "request to " + HostOf(req.url) + " not sent: cancelled" +
+                             (log.empty() ? "" : " (" + JoinAttemptLog(log) + ")"));
+    }
     if (DeadlinePassed()) {
       return base::Error(base::Code::kDeadlineExceeded,
                          "request to " + HostOf(req.url) + " not sent: the run's deadline passed" +

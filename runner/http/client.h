@@ -67,6 +67,10 @@ struct ClientOptions {
   size_t max_response_body = 64u << 20;
   const std::atomic<bool>* cancel = nullptr;  // set (e.g. by SIGTERM) to abort transfers
   const base::Deadline* deadline = nullptr;   // nothing waits past it (the run's --timeout)
+  // A request other than GET and HEAD under way when `cancel` is set gets this long to finish
+  // (within the deadline), so that its outcome is known: a write the server applied is not
+  // reported as failed. No request starts once `cancel` is set.
+  std::chrono::milliseconds write_grace{0};
 };
 
 struct Hooks {

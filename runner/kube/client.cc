@@ -110,6 +110,7 @@ Result<std::shared_ptr<http::Client>> Client::Transport() {
   o.user_agent = opts_.user_agent;
   o.cancel = opts_.cancel;
   o.deadline = opts_.deadline;
+  o.write_grace = opts_.write_grace;
   auto c = http::Client::Create(std::move(o), clock_);
   if (!c.ok()) return c.status().Wrap("kubernetes client for " + cfg_.server);
   http_ = std::shared_ptr<http::Client>(std::move(c).value());

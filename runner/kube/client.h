@@ -44,6 +44,9 @@ struct ClientOptions {
   base::RetryPolicy retry;
   std::string user_agent = "cairn";
   const std::atomic<bool>* cancel = nullptr;  // added: set (SIGTERM) to abort transfers
+  // A write (create, update, patch, delete) under way at the cancel gets this long to finish:
+  // its answer says whether the server applied it, so the run records what it did.
+  std::chrono::milliseconds write_grace{2000};
   // The run's deadline: no request, retry wait or exec plugin outlives it.
   const base::Deadline* deadline = nullptr;
 };

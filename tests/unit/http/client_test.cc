@@ -387,15 +387,18 @@ TEST_F(ClientTest, CancelFlagAlreadySet) {
   auto r = client->Do({"GET", server.url() + "/", {}, {}});
   ASSERT_FALSE(r.ok()) << "status " << r->status;
   EXPECT_EQ(r.status().code(), base::Code::kCancelled);
-  EXPECT_EQ(r.status().message(), "request to " + server.host() + " cancelled");
+  EXPECT_EQ(r.status().message(), "request to " + server.host() + " not sent: cancelled");
+  EXPECT_TRUE(server.requests().empty());
 }
 
+// A read is aborted at once, whatever grace writes get.
 TEST_F(ClientTest, CancelAbortsATransferInFlight) {
   ScriptedServer server({ScriptedReply{Reply(200).raw, 20s}});
   ASSERT_TRUE(server.ok());
   std::atomic<bool> cancel{false};
   ClientOptions opts;
   opts.cancel = &cancel;
+  opts.write_grace = 15s;
   auto client = NewClient(opts);
   std::thread stopper([&] {
     std::this_thread::sleep_for(200ms);
@@ -408,6 +411,47 @@ TEST_F(ClientTest, CancelAbortsATransferInFlight) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), base::Code::kCancelled);
   EXPECT_EQ(server.requests().size(), 1u);
+}
+
+// A write under way at the cancel finishes within its grace: its answer says it was applied.
+TEST_F(ClientTest, AWriteUnderWayAtTheCancelFinishesWithinItsGrace) {
+  ScriptedServer server({ScriptedReply{Reply(201, {}, "created").raw, 600ms}});
+  ASSERT_TRUE(server.ok());
+  std::atomic<bool> cancel{false};
+  ClientOptions opts;
+  opts.cancel = &cancel;
+  opts.write_grace = 5s;
+  auto client = NewClient(opts);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(150ms);
+    cancel = true;
+  });
+  auto r = client->Do({"POST", server.url() + "/objects", {}, "{}"});
+  stopper.join();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->body, "created");
+}
+
+// ...and is aborted when the grace runs out.
+TEST_F(ClientTest, AWritePastItsGraceIsAborted) {
+  ScriptedServer server({ScriptedReply{Reply(201).raw, 20s}});
+  ASSERT_TRUE(server.ok());
+  std::atomic<bool> cancel{false};
+  ClientOptions opts;
+  opts.cancel = &cancel;
+  opts.write_grace = 300ms;
+  auto client = NewClient(opts);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(150ms);
+    cancel = true;
+  });
+  auto started = std::chrono::steady_clock::now();
+  auto r = client->Do({"POST", server.url() + "/objects", {}, "{}"});
+  stopper.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), base::Code::kCancelled);
 }
 
 TEST(ParseHttpDateTest, TheThreeFormsOfRfc9110) {
