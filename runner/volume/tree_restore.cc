@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -107,6 +108,16 @@ class TreeRestorer {
   Status Extract(struct archive_entry* e, const std::string& rel);
   Status CopyData(const std::string& rel, bool* ok);
   Status ReadFailure(std::string_view what);
+  void KeepRootMetadata(struct archive_entry* e);
+  void ApplyRootMetadata();
+
+  // The volume root's own metadata, from the archive's "./" entry; set last.
+  struct RootMetadata {
+    mode_t mode;
+    uid_t uid;
+    gid_t gid;
+    struct timespec mtime;
+  };
 
   io::Source& in_;
   RestoreOptions opts_;
@@ -118,6 +129,7 @@ class TreeRestorer {
   std::string verified_;  // a directory below the root reached without symlinks ("" the root)
   struct archive* ar_ = nullptr;
   struct archive* disk_ = nullptr;
+  std::optional<RootMetadata> root_metadata_;
   TreeResult result_;
 };
 
@@ -189,7 +201,55 @@ Status TreeRestorer::Run() {
     AddError(result_, "unable to set directory times and modes: " +
                           archive::internal::LibarchiveError(disk_));
   }
+  ApplyRootMetadata();
   return Status::Ok();
+}
+
+// Whether an entry path names the volume root itself: ".", "./" (what WriteTree writes).
+bool IsRootPath(std::string_view raw) {
+  if (raw.empty() || raw.front() == '/') return false;
+  return raw.find_first_not_of("./") == std::string_view::npos &&
+         raw.find("..") == std::string_view::npos;
+}
+
+void TreeRestorer::KeepRootMetadata(struct archive_entry* e) {
+  if (archive_entry_filetype(e) != AE_IFDIR) {
+    AddError(result_, "refused archive entry './': the volume root must be a directory");
+    return;
+  }
+  RootMetadata m{};
+  m.mode = archive_entry_perm(e) & 07777;
+  m.uid = static_cast<uid_t>(archive_entry_uid(e));
+  m.gid = static_cast<gid_t>(archive_entry_gid(e));
+  m.mtime.tv_sec = archive_entry_mtime(e);
+  m.mtime.tv_nsec = archive_entry_mtime_nsec(e);
+  root_metadata_ = m;
+}
+
+// The root's owner (when ownership is restored), then its mode (a chown clears set-id bits),
+// then its mtime, once everything below it is written. A mode or owner that differs and cannot
+// be set is a warning: the mover of an unprivileged workload cannot change a root kubelet owns.
+// Its mtime is set where the mover may (the root's owner or CAP_FOWNER), else left as it is.
+void TreeRestorer::ApplyRootMetadata() {
+  if (!root_metadata_) return;
+  const RootMetadata& m = *root_metadata_;
+  struct stat cur {};
+  if (fstat(root_fd_, &cur) != 0) return;
+  if (opts_.restore_ownership && (cur.st_uid != m.uid || cur.st_gid != m.gid) &&
+      fchown(root_fd_, m.uid, m.gid) != 0) {
+    AddWarning(result_, "unable to give the volume root owner " + std::to_string(m.uid) + ":" +
+                            std::to_string(m.gid) + ": " + std::strerror(errno));
+  }
+  if (fstat(root_fd_, &cur) == 0 && (cur.st_mode & 07777) != m.mode &&
+      fchmod(root_fd_, m.mode) != 0) {
+    char want[8], have[8];
+    std::snprintf(want, sizeof want, "%04o", static_cast<unsigned>(m.mode));
+    std::snprintf(have, sizeof have, "%04o", static_cast<unsigned>(cur.st_mode & 07777));
+    AddWarning(result_, std::string("unable to give the volume root mode ") + want + " (it has " +
+                            have + "): " + std::strerror(errno));
+  }
+  const struct timespec times[2] = {{0, UTIME_OMIT}, m.mtime};
+  (void)futimens(root_fd_, times);
 }
 
 Status TreeRestorer::Next(bool* done) {
@@ -205,6 +265,10 @@ Status TreeRestorer::Next(bool* done) {
   }
   if (r < ARCHIVE_WARN) return ReadFailure("unable to read the volume archive");
   const char* raw = archive_entry_pathname(e);
+  if (raw != nullptr && IsRootPath(raw)) {
+    KeepRootMetadata(e);
+    return Status::Ok();
+  }
   std::optional<std::string> rel =
       raw == nullptr ? std::nullopt : NormalizeEntryPath(std::string_view(raw));
   if (!rel) {

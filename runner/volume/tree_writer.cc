@@ -87,6 +87,7 @@ class TreeWriter {
   Status Walk(int dir_fd, dev_t dev);
   Status Visit(int dir_fd, const char* name, dev_t dev);
   Status AddDirectory(int dir_fd, const char* name, const struct stat& st, dev_t dev);
+  Status WriteDirectoryEntry(int fd, const struct stat& st, const std::string& path);
   Status AddFile(int dir_fd, const char* name);
   Status AddSymlink(int dir_fd, const char* name, const struct stat& st);
   Status WriteHeader(struct archive_entry* e);
@@ -165,7 +166,28 @@ Status TreeWriter::WalkRoot(const std::string& root) {
     close(fd);
     return base::Error(Code::kFailedPrecondition, "unable to stat volume directory '" + root + "'");
   }
+  // The root's own mode, owner, times, xattrs and ACLs: the first entry, "./" (FORMAT.md §5.3).
+  if (Status s = WriteDirectoryEntry(fd, st, "./"); !s.ok()) {
+    close(fd);
+    return s;
+  }
   return Walk(fd, st.st_dev);  // takes the descriptor
+}
+
+// The entry of the directory open at `fd`, named `path`, with its metadata.
+Status TreeWriter::WriteDirectoryEntry(int fd, const struct stat& st, const std::string& path) {
+  Entry entry;
+  {
+    archive::internal::ScopedUtf8Locale utf8;
+    archive_entry_copy_pathname(entry.e, path.c_str());
+    // The sparse map and default ACLs are read through a path: name the open descriptor.
+    archive_entry_copy_sourcepath(entry.e, ("/proc/self/fd/" + std::to_string(fd)).c_str());
+    if (archive_read_disk_entry_from_file(disk_, entry.e, fd, &st) < ARCHIVE_WARN) {
+      AddWarning(result_, "incomplete metadata of " + Quote(path) + ": " +
+                              archive::internal::LibarchiveError(disk_));
+    }
+  }
+  return WriteHeader(entry.e);
 }
 
 // Lists the directory open at `dir_fd` (owned) and visits each entry, depth first.
@@ -224,18 +246,7 @@ Status TreeWriter::AddDirectory(int dir_fd, const char* name, const struct stat&
     AddError(result_, "unable to open directory " + Quote(rel_) + ": " + std::strerror(errno));
     return Status::Ok();
   }
-  Entry entry;
-  {
-    archive::internal::ScopedUtf8Locale utf8;
-    archive_entry_copy_pathname(entry.e, rel_.c_str());
-    // The sparse map and default ACLs are read through a path: name the open descriptor.
-    archive_entry_copy_sourcepath(entry.e, ("/proc/self/fd/" + std::to_string(fd)).c_str());
-    if (archive_read_disk_entry_from_file(disk_, entry.e, fd, &st) < ARCHIVE_WARN) {
-      AddWarning(result_, "incomplete metadata of " + Quote(rel_) + ": " +
-                              archive::internal::LibarchiveError(disk_));
-    }
-  }
-  if (Status s = WriteHeader(entry.e); !s.ok()) {
+  if (Status s = WriteDirectoryEntry(fd, st, rel_); !s.ok()) {
     close(fd);
     return s;
   }

@@ -54,6 +54,23 @@ class VolumeHostile : public ::testing::Test {
   TempDir base_;
 };
 
+// "./" carries the volume root's own metadata: only a directory may, never a symlink or a file
+// that would replace the root.
+TEST_F(VolumeHostile, TheRootEntryMustBeADirectory) {
+  RestoreExpectRefused(ArchiveBuilder().Symlink("./", "/etc").File("ok", "ok").Finish(),
+                       "refused archive entry './': the volume root must be a directory");
+  TempDir again;
+  const std::string tar = ArchiveBuilder().File(".", "pwned").Finish();
+  io::StringSource in(tar);
+  auto r = RestoreTree(in, again.path(), {}, kNoCancel);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->errors.size(), 1u);
+  EXPECT_EQ(r->errors[0], "refused archive entry './': the volume root must be a directory");
+  struct stat st {};
+  ASSERT_EQ(lstat(again.path().c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+}
+
 TEST_F(VolumeHostile, DotDotPaths) {
   RestoreExpectRefused(
       ArchiveBuilder().File("../outside/secret", "pwned").File("ok", "ok").Finish(),
