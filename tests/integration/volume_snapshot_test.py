@@ -145,13 +145,19 @@ class VolumeSnapshots(unittest.TestCase):
 
         # Same cluster, another namespace: the claim is made from the snapshot.
         r = run("restore-run", *self.vault.args(), "--kubeconfig", self.kube.kubeconfig,
-                "--backup", name, "--namespace-mapping", "app=app-copy")
+                "--backup", name, "--namespace-mapping", "app=app-copy", "--output", "json")
         self.assertEqual(r.code, 0, r)
         pvc = self.get("pvc", "-n", "app-copy", "data")
         source = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot"}
         self.assertEqual({k: pvc["spec"]["dataSource"][k] for k in source}, source)
         vs = self.get("vs", "-n", "app-copy", pvc["spec"]["dataSource"]["name"])
         self.assertTrue(vs["status"]["readyToUse"])
+        # The restore's status lists the claim's outcome and the snapshot it was made from.
+        vol = {v["pvc"]: v for v in r.json()["volumes"]}["data"]
+        self.assertEqual((vol["source"], vol["phase"], vol["namespace"], vol["targetNamespace"],
+                          vol["volumeSnapshot"]),
+                         ("snapshot", "Completed", "app", "app-copy",
+                          pvc["spec"]["dataSource"]["name"]))
 
     def test_all_exports_the_snapshot_through_a_temporary_claim(self):
         name = unique("all")

@@ -460,7 +460,7 @@ Outcome Run(Deps& deps, const Options& requested, bool dry_run) {
     const std::vector<BackedUpVolume> volumes = VolumesOf(*manifest);
     Status applied = ApplyPlans(
         spool, rest.resources, pool, shared.owners, deps.cancel,
-        [&] { RestoreVolumes(deps, opts, **kube, volumes, ledger); },
+        [&] { RestoreVolumes(deps, opts, **kube, volumes, snapshots, claim_sources, ledger); },
         [&] { claim_sources = PrepareSnapshotSources(deps, opts, **kube, snapshots, ledger); });
     if (!applied.ok()) return fail(applied.message());
   }

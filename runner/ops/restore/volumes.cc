@@ -28,6 +28,7 @@ struct VolumeRecord {
   std::string namespace_name, pvc, target_namespace;
   std::string phase, message;
   uint64_t files = 0, bytes = 0;
+  std::string source = "archive", snapshot;  // or "snapshot" and the VolumeSnapshot's name
 };
 
 // Why the restore does not write this volume ("" when it does).
@@ -123,23 +124,61 @@ void Record(const std::vector<VolumeRecord>& records, Ledger& ledger) {
   nlohmann::json list = nlohmann::json::array();
   int64_t restored = 0, bytes = 0;
   for (const auto& r : records) {
-    list.push_back({{"namespace", r.namespace_name},
-                    {"targetNamespace", r.target_namespace},
-                    {"pvc", r.pvc},
-                    {"phase", r.phase},
-                    {"message", r.message},
-                    {"files", r.files},
-                    {"bytes", r.bytes}});
+    nlohmann::json item = {{"namespace", r.namespace_name},
+                           {"targetNamespace", r.target_namespace},
+                           {"pvc", r.pvc},
+                           {"source", r.source},
+                           {"phase", r.phase},
+                           {"message", r.message}};
+    if (r.source == "snapshot") {
+      item["volumeSnapshot"] = r.snapshot;
+    } else {
+      item["files"] = r.files;
+      item["bytes"] = r.bytes;
+    }
+    list.push_back(std::move(item));
     if (r.phase == vault::kPhaseCompleted || r.phase == vault::kPhasePartiallyFailed) {
       ++restored;
       bytes += static_cast<int64_t>(r.bytes);
     }
   }
+  if (records.empty()) return;
   ledger.Update([&](vault::RunStatus& st) {
     st.extra["volumes"] = list.dump();
     st.counts["volumes"] = restored;
     st.sizes["volumeBytes"] = bytes;
   });
+}
+
+// The record of a claim made from a snapshot: Completed once the claim is created with the
+// snapshot as its data source; else why its data is not restored.
+VolumeRecord SnapshotRecordOf(const Options& opts, const vault::SnapshotRecord& s,
+                              const std::map<std::string, nlohmann::json>& claim_sources,
+                              Ledger& ledger) {
+  VolumeRecord rec;
+  rec.namespace_name = s.namespace_name;
+  rec.pvc = s.pvc;
+  rec.target_namespace = TargetNamespace(opts, s.namespace_name);
+  rec.source = "snapshot";
+  rec.snapshot = s.volume_snapshot;
+  auto source = claim_sources.find(s.namespace_name + "/" + s.pvc);
+  if (source != claim_sources.end()) rec.snapshot = source->second.value("name", s.volume_snapshot);
+  rec.phase = "Skipped";
+  if (source == claim_sources.end()) {
+    rec.message = "no volume could be made from snapshot " + s.volume_snapshot +
+                  ": the claim comes back empty (the warnings say why)";
+    return rec;
+  }
+  const std::string action = ledger.ClaimAction(s.namespace_name, s.pvc);
+  if (action != "created") {
+    rec.message = SkipReason(opts, action);
+    if (rec.message.empty()) rec.message = "its claim already exists: it keeps its own data";
+    return rec;
+  }
+  rec.phase = vault::kPhaseCompleted;
+  rec.message = "claim created from VolumeSnapshot " + rec.snapshot +
+                "; the CSI driver provisions its data when it binds";
+  return rec;
 }
 
 }  // namespace
@@ -160,9 +199,13 @@ std::vector<BackedUpVolume> VolumesOf(const vault::Manifest& manifest) {
 }
 
 void RestoreVolumes(Deps& deps, const Options& opts, kube::Client& kube,
-                    const std::vector<BackedUpVolume>& volumes, Ledger& ledger) {
-  if (volumes.empty()) return;
+                    const std::vector<BackedUpVolume>& volumes,
+                    const std::vector<vault::SnapshotRecord>& snapshots,
+                    const std::map<std::string, nlohmann::json>& claim_sources, Ledger& ledger) {
   std::vector<VolumeRecord> records;
+  for (const vault::SnapshotRecord& s : snapshots) {
+    records.push_back(SnapshotRecordOf(opts, s, claim_sources, ledger));
+  }
   std::vector<mover::VolumeTask> tasks;
   std::vector<size_t> task_record;
   for (const BackedUpVolume& v : volumes) {
