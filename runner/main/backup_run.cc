@@ -206,6 +206,7 @@ int main(int argc, char** argv) {
   ops::backup::Deps deps{
       **data_store, layout, **kube, reporter, clock, cancel, [&] { return control.Reason(); },
       &log};
+  deps.cleanup_kube = report_kube.get();  // a stopped run still deletes its snapshots
   wiring::Movers movers;
   if (opts.policy.volumes != "none") {
     auto set_up = wiring::SetUpMovers(inv, **kube, *report_kube,

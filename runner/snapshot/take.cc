@@ -124,7 +124,8 @@ base::Result<vault::SnapshotRecord> Record(const TakeOptions& o, const json& vs,
 }  // namespace
 
 base::Result<vault::SnapshotRecord> Take(kube::Client& kube, base::Clock& clock,
-                                         const TakeOptions& o, const std::atomic<bool>* cancel) {
+                                         const TakeOptions& o, const std::atomic<bool>* cancel,
+                                         kube::Client* cleanup) {
   auto pvc = kube.Get(PersistentVolumeClaims(), o.namespace_name, o.pvc);
   if (!pvc.ok()) return pvc.status().Wrap("unable to snapshot " + PvcName(o));
   ASSIGN_OR_RETURN(SnapshotClass cls, ResolveClass(kube, *pvc, o.snapshot_class));
@@ -136,7 +137,8 @@ base::Result<vault::SnapshotRecord> Take(kube::Client& kube, base::Clock& clock,
     return Record(o, ready, content, cls, clock.Now());
   }();
   if (!done.ok()) {
-    (void)kube.Delete(VolumeSnapshots(), o.namespace_name, name);  // best effort: no litter
+    kube::Client& undo = cleanup != nullptr ? *cleanup : kube;
+    (void)undo.Delete(VolumeSnapshots(), o.namespace_name, name);  // best effort: no litter
   }
   return done;
 }

@@ -32,10 +32,13 @@ struct TakeOptions {
 
 // The snapshot, ready and retained. Errors name the PVC; a timeout (kDeadlineExceeded) also
 // says what the VolumeSnapshot's status showed (readyToUse, bound content, error message).
-// `cancel` (SIGTERM) stops the wait with kCancelled.
+// `cancel` (SIGTERM) stops the wait with kCancelled. A snapshot that does not become ready is
+// deleted through `cleanup` (a client the cancel cannot stop; `kube` when null), so a stopped
+// run leaves none behind.
 [[nodiscard]] base::Result<vault::SnapshotRecord> Take(kube::Client& kube, base::Clock& clock,
                                                        const TakeOptions& opts,
-                                                       const std::atomic<bool>* cancel = nullptr);
+                                                       const std::atomic<bool>* cancel = nullptr,
+                                                       kube::Client* cleanup = nullptr);
 
 // What a VolumeSnapshot's status says, for messages: "readyToUse false, bound to content 'x',
 // error: ..." or "no status (is the snapshot controller running?)".

@@ -224,6 +224,21 @@ class VolumeSnapshots(unittest.TestCase):
         self.assertEqual(self.get("vs", "-n", "app", "-l", f"cairn.io/backup-name={name}")
                          ["items"], [], "the failed VolumeSnapshot is deleted")
 
+    def test_a_backup_stopped_while_its_snapshot_is_pending_deletes_it(self):
+        # No controller answers, so the snapshot never becomes ready; the run's timeout stops
+        # the wait. The VolumeSnapshot it created is deleted all the same: the deletion goes
+        # through the client the stop does not abort.
+        _admin_call(self.kube, "", {"snapshot": {"auto": "off"}})
+        name = unique("stopsnap")
+        r = self.backup(name, "--volumes", "snapshot", "--volume-timeout", "60s",
+                        "--timeout", "3s")
+        self.assertEqual(r.code, 1, r)
+        st = self.status(name)
+        self.assertEqual(st["phase"], "Failed")
+        self.assertIn("timeout 3s exceeded", st["message"])
+        self.assertEqual(self.get("vs", "-n", "app", "-l", f"cairn.io/backup-name={name}")
+                         ["items"], [], "the pending VolumeSnapshot is deleted")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -53,6 +53,11 @@ struct Deps {
   // The run's own log so far (JSON lines), uploaded as logs.jsonl.zst before the manifest.
   const std::string* log = nullptr;
   mover::Setup* movers = nullptr;  // set when the policy takes volume data
+  // What a stopped run must still undo in the cluster (snapshots and temporary claims of a
+  // failed backup) goes through this client, which the cancel cannot stop (bounded by the
+  // run's final deadline instead); `kube` when null.
+  kube::Client* cleanup_kube = nullptr;
+  kube::Client& Cleanup() { return cleanup_kube != nullptr ? *cleanup_kube : kube; }
 };
 
 // What a run would back up (--dry-run): nothing is written.

@@ -44,7 +44,7 @@ Result<vault::SnapshotRecord> SnapshotPhase::Take(const nlohmann::json& claim) {
       std::chrono::duration_cast<std::chrono::milliseconds>(opts_.policy.movers.volume_timeout);
   Result<vault::SnapshotRecord> rec = [&]() -> Result<vault::SnapshotRecord> {
     ASSIGN_OR_RETURN(to.cluster, Cluster());
-    return snapshot::Take(deps_.kube, deps_.clock, to, &deps_.cancel);
+    return snapshot::Take(deps_.kube, deps_.clock, to, &deps_.cancel, &deps_.Cleanup());
   }();
   if (!rec.ok()) {
     state_.AddError(
@@ -77,7 +77,7 @@ Result<std::string> SnapshotPhase::CreateTemporaryClaim(const nlohmann::json& cl
 
 void SnapshotPhase::DeleteTemporaryClaims() {
   for (const snapshot::TempPvc& t : temporary_) {
-    if (base::Status st = snapshot::DeleteTempPvc(deps_.kube, t); !st.ok()) {
+    if (base::Status st = snapshot::DeleteTempPvc(deps_.Cleanup(), t); !st.ok()) {
       state_.AddWarning(vault::NamespaceScope(t.namespace_name),
                         "temporary volume claim not deleted: " + st.message(),
                         ClaimObject(t.namespace_name, t.name));
@@ -90,7 +90,7 @@ void DropSnapshots(Deps& deps, const Options& opts, RunState& state,
                    const std::vector<vault::SnapshotRecord>& taken) {
   if (taken.empty()) return;
   std::vector<std::string> deleted;
-  base::Status st = snapshot::DeleteBackupSnapshots(deps.kube, opts.name, taken, &deleted);
+  base::Status st = snapshot::DeleteBackupSnapshots(deps.Cleanup(), opts.name, taken, &deleted);
   base::LogInfo("volume snapshots of a failed backup deleted",
                 {{"objects", std::to_string(deleted.size())}});
   if (!st.ok()) {
