@@ -26,7 +26,7 @@ OUTAGE = 60  # seconds, as the issue says
 ROUNDS = 3  # of backup and restore through the S3 faults, while the outage lasts
 NAMESPACES = ["shop", "data", "big"]
 TOTALS = {"requests": 0, "faults": 0, "kinds": {}, "restored": 0, "outage_s": 0.0,
-          "refused": 0}
+          "refused": 0, "rounds": 0}
 
 
 def log(msg):
@@ -172,6 +172,14 @@ class Faults(unittest.TestCase):
         with FaultProxy(self.env["S3_ENDPOINT"], config) as proxy:
             for i in range(ROUNDS):
                 self.faulty_round(proxy, f"faulty-{i}")
+            # Some seeds deal no error, or no reset or truncation, in these rounds (seed
+            # 1451337831: 4 errors in 94 requests, about 1 seed in 300): more rounds, until
+            # each kind has been dealt, so that every run exercises both.
+            for extra in range(ROUNDS, ROUNDS + 5):
+                seen = proxy_stats(proxy)
+                if seen["error"] > 0 and seen["reset"] + seen["truncate"] > 0:
+                    break
+                self.faulty_round(proxy, f"faulty-{extra}")
             stats = proxy_stats(proxy)
         log(f"proxy stats: {stats}")
         TOTALS["requests"] = stats["requests"]
@@ -198,6 +206,7 @@ class Faults(unittest.TestCase):
         self.assertEqual(status["phase"], "Completed", status["message"])
         self.assertEqual(status["errors"]["count"], 0, status["errors"])
         self.restore_and_compare(url, proxy.url, name)
+        TOTALS["rounds"] += 1
         SECRETS.collect_s3(prefix)
         log(f"{name}: backup and restore through the faults in {time.time() - started:.1f}s")
 
@@ -212,7 +221,7 @@ def setUpModule():
 def tearDownModule():
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(TOTALS["kinds"].items()))
     report_summary(f"faults: {TOTALS['faults']} faults in {TOTALS['requests']} S3 requests "
-                   f"({kinds}), {ROUNDS} backups and restores Completed, {TOTALS['restored']} objects "
+                   f"({kinds}), {TOTALS['rounds']} backups and restores Completed, {TOTALS['restored']} objects "
                    f"restored identically; API server outage {OUTAGE}s ridden out (backup "
                    f"{TOTALS['outage_s']:.0f}s) (seed {SEED})")
     SECRETS.finish("faults_test")
