@@ -161,14 +161,14 @@ VolumeRecord SnapshotRecordOf(const Options& opts, const vault::SnapshotRecord& 
   rec.target_namespace = TargetNamespace(opts, s.namespace_name);
   rec.source = "snapshot";
   rec.snapshot = s.volume_snapshot;
-  auto source = claim_sources.find(s.namespace_name + "/" + s.pvc);
-  if (source != claim_sources.end()) rec.snapshot = source->second.value("name", s.volume_snapshot);
   rec.phase = "Skipped";
+  auto source = claim_sources.find(s.namespace_name + "/" + s.pvc);
   if (source == claim_sources.end()) {
     rec.message = "no volume could be made from snapshot " + s.volume_snapshot +
                   ": the claim comes back empty (the warnings say why)";
     return rec;
   }
+  rec.snapshot = source->second.value("name", s.volume_snapshot);  // the one made here
   const std::string action = ledger.ClaimAction(s.namespace_name, s.pvc);
   if (action != "created") {
     rec.message = SkipReason(opts, action);

@@ -68,6 +68,24 @@ class ClientTest : public ::testing::Test {
   std::chrono::milliseconds Slept() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - kStart);
   }
+  // Sends `req` with `write_grace` and sets the cancel flag `after` into the transfer; the
+  // result and how long the request took.
+  std::pair<Result<Response>, std::chrono::steady_clock::duration> DoCancelledAfter(
+      const Request& req, std::chrono::milliseconds after, std::chrono::milliseconds write_grace) {
+    std::atomic<bool> cancel{false};
+    ClientOptions opts;
+    opts.cancel = &cancel;
+    opts.write_grace = write_grace;
+    auto client = NewClient(opts);
+    std::thread stopper([&] {
+      std::this_thread::sleep_for(after);
+      cancel = true;
+    });
+    auto started = std::chrono::steady_clock::now();
+    auto r = client->Do(req);
+    stopper.join();
+    return {std::move(r), std::chrono::steady_clock::now() - started};
+  }
   static ClientOptions Attempts(int n) {
     ClientOptions o;
     o.retry.max_attempts = n;
@@ -395,19 +413,8 @@ TEST_F(ClientTest, CancelFlagAlreadySet) {
 TEST_F(ClientTest, CancelAbortsATransferInFlight) {
   ScriptedServer server({ScriptedReply{Reply(200).raw, 20s}});
   ASSERT_TRUE(server.ok());
-  std::atomic<bool> cancel{false};
-  ClientOptions opts;
-  opts.cancel = &cancel;
-  opts.write_grace = 15s;
-  auto client = NewClient(opts);
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(200ms);
-    cancel = true;
-  });
-  auto started = std::chrono::steady_clock::now();
-  auto r = client->Do({"GET", server.url() + "/slow", {}, {}});
-  stopper.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  auto [r, took] = DoCancelledAfter({"GET", server.url() + "/slow", {}, {}}, 200ms, 15s);
+  EXPECT_LT(took, 10s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), base::Code::kCancelled);
   EXPECT_EQ(server.requests().size(), 1u);
@@ -417,17 +424,7 @@ TEST_F(ClientTest, CancelAbortsATransferInFlight) {
 TEST_F(ClientTest, AWriteUnderWayAtTheCancelFinishesWithinItsGrace) {
   ScriptedServer server({ScriptedReply{Reply(201, {}, "created").raw, 600ms}});
   ASSERT_TRUE(server.ok());
-  std::atomic<bool> cancel{false};
-  ClientOptions opts;
-  opts.cancel = &cancel;
-  opts.write_grace = 5s;
-  auto client = NewClient(opts);
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(150ms);
-    cancel = true;
-  });
-  auto r = client->Do({"POST", server.url() + "/objects", {}, "{}"});
-  stopper.join();
+  auto [r, took] = DoCancelledAfter({"POST", server.url() + "/objects", {}, "{}"}, 150ms, 5s);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->status, 201);
   EXPECT_EQ(r->body, "created");
@@ -437,19 +434,8 @@ TEST_F(ClientTest, AWriteUnderWayAtTheCancelFinishesWithinItsGrace) {
 TEST_F(ClientTest, AWritePastItsGraceIsAborted) {
   ScriptedServer server({ScriptedReply{Reply(201).raw, 20s}});
   ASSERT_TRUE(server.ok());
-  std::atomic<bool> cancel{false};
-  ClientOptions opts;
-  opts.cancel = &cancel;
-  opts.write_grace = 300ms;
-  auto client = NewClient(opts);
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(150ms);
-    cancel = true;
-  });
-  auto started = std::chrono::steady_clock::now();
-  auto r = client->Do({"POST", server.url() + "/objects", {}, "{}"});
-  stopper.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  auto [r, took] = DoCancelledAfter({"POST", server.url() + "/objects", {}, "{}"}, 150ms, 300ms);
+  EXPECT_LT(took, 10s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), base::Code::kCancelled);
 }
