@@ -257,6 +257,28 @@ class VolumeCluster(unittest.TestCase):
         self.assertNotIn(f"cairn-backup-{name}-spare", self.kubelet.jobs_seen)
         self.assertEqual(wait_clean(self.source, "idle"), [])
 
+    def test_a_stop_during_a_mover_jobs_create_still_deletes_the_job(self):
+        # The server holds the Job's create 3.5 s and applies it after; the run's timeout
+        # comes while it is under way. The create gets its write grace (2 s) to learn that the
+        # Job exists, so the stopped run deletes it with its Secret. Aborted at the stop, the
+        # Job would be made after the run is gone and left behind.
+        name = unique("stopjob")
+        self.source.admin({"latency": {"path_regex": "^/apis/batch/v1/namespaces/idle/jobs$",
+                                       "ms": 3500, "count": 1}})
+        since = max([q["seq"] for q in self.source.admin_requests(0)] + [0])
+        start = time.time()
+        r = run("backup-run", "--config", self.config, "--policy", "cluster", *self.vault_args(),
+                "--kubeconfig", self.source.kubeconfig, "--include-namespaces", "idle",
+                "--name", name, "--timeout", "3s")
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("timeout 3s exceeded",
+                      json.loads(self.vault.read(f"backups/{name}/status.json"))["message"])
+        posted = [q for q in self.source.admin_requests(since)
+                  if q["method"] == "POST" and q["path"] == "/apis/batch/v1/namespaces/idle/jobs"]
+        self.assertEqual(len(posted), 1, "the Job's create was under way at the stop")
+        time.sleep(max(0.0, start + 4.5 - time.time()))  # past the held create's answer
+        self.assertEqual(wait_clean(self.source, "idle"), [])
+
     def test_backup_under_the_cairn_backup_token_of_the_rendered_rbac(self):
         # The kind overlay with components/volumes: its ServiceAccounts and RBAC, as deployed.
         kinds = ("Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role",

@@ -81,7 +81,27 @@ kind: StorageClass
 metadata: {name: nfs}
 provisioner: nfs.csi.k8s.io
 volumeBindingMode: Immediate
-""" + in_use_read_write_once_pod_claim("lone", "nfs")
+""" + in_use_read_write_once_pod_claim("lone", "nfs") + """---
+apiVersion: v1
+kind: Namespace
+metadata: {name: pair}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: a, namespace: pair}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: fast
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: b, namespace: pair}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: fast
+  resources: {requests: {storage: 1Gi}}
+"""
 
 
 class VolumeSnapshots(unittest.TestCase):
@@ -96,6 +116,8 @@ class VolumeSnapshots(unittest.TestCase):
         os.makedirs(os.path.join(cls.volumes, "app", "data", "db"))
         with open(os.path.join(cls.volumes, "app", "data", "db", "table.dat"), "wb") as f:
             f.write(os.urandom(100_000))
+        for pvc in ("a", "b"):
+            os.makedirs(os.path.join(cls.volumes, "pair", pvc))
         os.makedirs(os.path.join(cls.volumes, "solo", "db"))
         with open(os.path.join(cls.volumes, "solo", "db", "PG_VERSION"), "w") as f:
             f.write("16\n")
@@ -238,6 +260,35 @@ class VolumeSnapshots(unittest.TestCase):
         self.assertIn("timeout 3s exceeded", st["message"])
         self.assertEqual(self.get("vs", "-n", "app", "-l", f"cairn.io/backup-name={name}")
                          ["items"], [], "the pending VolumeSnapshot is deleted")
+
+    def test_a_backup_stopped_after_a_snapshot_and_its_temporary_claim_deletes_both(self):
+        # Claim a is snapshotted and its temporary claim made; the run's timeout comes while
+        # claim b is being read (held by the server). What the stopped run made is deleted
+        # through the client the stop does not abort: a's snapshot (DropSnapshots) and its
+        # temporary claim (DeleteTemporaryClaims).
+        self.kube.admin({"latency": {"path_regex": "/namespaces/pair/persistentvolumeclaims/b$",
+                                     "ms": 8000, "count": 1}})
+        since = max([q["seq"] for q in self.kube.admin_requests(0)] + [0])
+        name = unique("stopall")
+        r = run("backup-run", *self.vault.args(), "--kubeconfig", self.kube.kubeconfig,
+                "--include-namespaces", "pair", "--name", name, "--volumes", "all",
+                "--local-volumes", self.volumes, "--timeout", "3s")
+        self.assertEqual(r.code, 1, r)
+        st = self.status(name)
+        self.assertEqual(st["phase"], "Failed")
+        self.assertIn("timeout 3s exceeded", st["message"])
+        made = [(q["method"], q["path"]) for q in self.kube.admin_requests(since)
+                if q["method"] in ("POST", "DELETE") and "/namespaces/pair/" in q["path"]]
+        snapshot = f"cairn-{name}-a"
+        self.assertIn(("POST", "/apis/snapshot.storage.k8s.io/v1/namespaces/pair/volumesnapshots"),
+                      made, "a's snapshot was taken")
+        self.assertIn(("POST", "/api/v1/namespaces/pair/persistentvolumeclaims"), made,
+                      "a's temporary claim was made")
+        self.assertIn(("DELETE", "/apis/snapshot.storage.k8s.io/v1/namespaces/pair/"
+                                 f"volumesnapshots/{snapshot}"), made)
+        self.assertEqual(self.get("vs", "-n", "pair")["items"], [], "a's snapshot is deleted")
+        claims = [c["metadata"]["name"] for c in self.get("pvc", "-n", "pair")["items"]]
+        self.assertEqual(claims, ["a", "b"], "the temporary claim is deleted")
 
 
 if __name__ == "__main__":

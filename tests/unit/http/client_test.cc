@@ -68,14 +68,16 @@ class ClientTest : public ::testing::Test {
   std::chrono::milliseconds Slept() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - kStart);
   }
-  // Sends `req` with `write_grace` and sets the cancel flag `after` into the transfer; the
-  // result and how long the request took.
+  // Sends `req` with `write_grace` (and the run's `deadline`, if any) and sets the cancel flag
+  // `after` into the transfer; the result and how long the request took.
   std::pair<Result<Response>, std::chrono::steady_clock::duration> DoCancelledAfter(
-      const Request& req, std::chrono::milliseconds after, std::chrono::milliseconds write_grace) {
+      const Request& req, std::chrono::milliseconds after, std::chrono::milliseconds write_grace,
+      const base::Deadline* deadline = nullptr) {
     std::atomic<bool> cancel{false};
     ClientOptions opts;
     opts.cancel = &cancel;
     opts.write_grace = write_grace;
+    opts.deadline = deadline;
     auto client = NewClient(opts);
     std::thread stopper([&] {
       std::this_thread::sleep_for(after);
@@ -438,6 +440,18 @@ TEST_F(ClientTest, AWritePastItsGraceIsAborted) {
   EXPECT_LT(took, 10s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), base::Code::kCancelled);
+}
+
+// ...and never outlives the run's deadline, however long its grace.
+TEST_F(ClientTest, AWritesGraceEndsAtTheRunsDeadline) {
+  ScriptedServer server({ScriptedReply{Reply(201).raw, 20s}});
+  ASSERT_TRUE(server.ok());
+  base::Deadline deadline(clock_.Steady() + 600ms);  // the fake clock stands still: 600ms real
+  auto [r, took] =
+      DoCancelledAfter({"POST", server.url() + "/objects", {}, "{}"}, 150ms, 15s, &deadline);
+  EXPECT_LT(took, 3s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), base::Code::kCancelled) << r.status().message();
 }
 
 TEST(ParseHttpDateTest, TheThreeFormsOfRfc9110) {
