@@ -1,4 +1,4 @@
-"""One namespace holding what once broke a backup or a restore (issue 9, "What it must show" 1),
+"""One namespace holding what once broke a backup or a restore,
 backed up into the S3 test server and restored into an empty second API test server: a
 ConfigMap with a 253-character name, a Job created with kubectl, a Service without a selector
 and its hand-written Endpoints, a Retain PV and its bound claim, and objects owned by others.

@@ -22,7 +22,7 @@ from cairn_test_support import (SECRETS, FaultProxy, KubeApiServer, TcpProxy, _a
                                 plant_secret, report_summary, run, s3_env, unique)
 
 SEED = int(os.environ.get("CAIRN_FAULTS_SEED", str(random.SystemRandom().randrange(1 << 31))))
-OUTAGE = 60  # seconds, as the issue says
+OUTAGE = 60  # seconds: a minute without the server, ridden out within the retry budget
 ROUNDS = 3  # of backup and restore through the S3 faults, while the outage lasts
 NAMESPACES = ["shop", "data", "big"]
 TOTALS = {"requests": 0, "faults": 0, "kinds": {}, "restored": 0, "outage_s": 0.0,

@@ -1,4 +1,4 @@
-"""runner/mover against the Kubernetes API test server (issue 14, Mover Jobs): the Kubernetes
+"""runner/mover against the Kubernetes API test server: the Kubernetes
 launcher creates the Job and its credentials Secret in the PVC's namespace, watches the Job
 to Complete or Failed (driven by fake_kubelet.py as the real job controller and kubelet would),
 surfaces a Pending pod's scheduling message, honours volume_timeout and SIGTERM, bounds movers

@@ -1,9 +1,9 @@
-"""restore-run against what a real cluster's API server and controllers do with restored objects
-(issue 9, Restore 1, 2, 4, 6): a Retain PV and its bound claim, a Job created with kubectl, a
-Service whose nodePort a field manager set (server-side apply, no last-applied annotation), a
-NetworkPolicy selecting its namespace by kubernetes.io/metadata.name and a ClusterRoleBinding
-with a subject in it. Backed up from one API test server, restored into an empty one, into a
-mapped namespace of another empty one, and copied into a mapped namespace of the same one."""
+"""restore-run against what a real cluster's API server and controllers do with restored objects:
+a Retain PV and its bound claim, a Job created with kubectl, a Service whose nodePort a field
+manager set (server-side apply, no last-applied annotation), a NetworkPolicy selecting its
+namespace by kubernetes.io/metadata.name and a ClusterRoleBinding with a subject in it. Backed
+up from one API test server, restored into an empty one, into a mapped namespace of another
+empty one, and copied into a mapped namespace of the same one."""
 import json
 import os
 import shutil

@@ -1,4 +1,4 @@
-"""Volume data in cluster mode end to end (issue 14, Mover Jobs): backup-run --volumes fs without
+"""Volume data in cluster mode end to end: backup-run --volumes fs without
 --local-volumes creates mover Jobs in the claims' namespaces; fake_kubelet.py plays the job
 controller, scheduler and kubelet and runs the real mover (backup-run --mover) with each Job's
 claim mounted from a directory. Asserts the Job specs the kubelet saw (pinning to the workload's

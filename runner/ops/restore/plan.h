@@ -1,6 +1,6 @@
 // ops/restore/plan: what a restore restores, in which API version and in which order, as pure
 // functions over archive entry paths, objects and the restore policy. No network, no clock, no
-// state: restore-run calls these while it reads the verified archive (issue 5, "Plan").
+// state: restore-run calls these while it reads the verified archive.
 //
 // The rules:
 //   - Versions (ChooseVersion): the target cluster's preferred version if the backup holds it,

@@ -1,7 +1,7 @@
 // ops/restore/transform: turns a backed-up object into the object to create in the target
-// cluster (issue 5, "Transform"), and compares it with what already exists there. Pure
-// functions over JSON: no network, no clock. Objects are data from an archive: a member of an
-// unexpected type is left alone, never trusted and never thrown on.
+// cluster, and compares it with what already exists there. Pure functions over JSON: no
+// network, no clock. Objects are data from an archive: a member of an unexpected type is left
+// alone, never trusted and never thrown on.
 //
 // What Transform does, in order (resources are matched by the entry's group and resource):
 //   - metadata: drops uid, resourceVersion, generation, creationTimestamp, deletionTimestamp,

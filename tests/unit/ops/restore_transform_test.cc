@@ -1,4 +1,4 @@
-// Tests of ops/restore/transform: every transformation of issue 5 and DiffersFromLive.
+// Tests of ops/restore/transform: every transformation and DiffersFromLive.
 #include <gtest/gtest.h>
 
 #include "ops/restore/transform.h"
