@@ -1,9 +1,10 @@
-"""Signals and deadlines of restore-run and gc against the S3 test server (backup-run's are in
-backup_faults_test.py), as processes: SIGTERM and --timeout at seeded random moments. Each stop
-must end the run with exit 1 within 10 s (of the signal, or of the deadline), status Failed with
-the reason in the vault, in the status ConfigMap and in a Warning event; no pending multipart
-upload is left, and no object of an earlier backup is touched (the restored backup, the backups
-gc was to keep). A stopped restore's results.json.zst lists exactly what it applied (compared
+"""Signals and deadlines of backup-run, restore-run and gc against the S3 test server, as
+processes: SIGTERM and --timeout at seeded random moments. Each stop must end the run with exit
+1 within 10 s (of the signal, or of the deadline), status Failed with the reason in the vault, in
+the status ConfigMap and in a Warning event; no pending multipart upload is left, and no object
+of an earlier backup is touched (the same policy's earlier backup, the restored backup, the
+backups gc was to keep). A stopped backup publishes no manifest, and the next backup of the
+policy completes. A stopped restore's results.json.zst lists exactly what it applied (compared
 with what the target API server holds).
 
 CAIRN_SIGNALS_SEED sets the seed (printed; random by default). Prints "signals: N stops, ..."."""
@@ -27,7 +28,7 @@ from gc_test import DAY, S3Vault, now, write_backup
 SEED = int(os.environ.get("CAIRN_SIGNALS_SEED", str(random.SystemRandom().randrange(1 << 31))))
 NAMESPACE = "sig"
 GRACE = 10  # seconds from the stop to the exit
-TOTALS = {"stops": 0, "restore": 0, "gc": 0, "applied": 0, "late": 0,
+TOTALS = {"stops": 0, "backup": 0, "restore": 0, "gc": 0, "applied": 0, "late": 0,
           "gc_defects": 0}
 
 
@@ -59,6 +60,13 @@ def zstd_json(data):
 class StopChecks(unittest.TestCase):
     """What every stopped run must leave behind."""
 
+    @classmethod
+    def connect_s3(cls):
+        cls.env = s3_env()
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
+        from s3_client import S3Client
+        cls.s3 = S3Client.from_env()
+
     def stop(self, proc, how, delay, codes=(1,)):
         """SIGTERM after `delay` seconds, or wait for the --timeout; returns (out, err, when the
         run should have ended at the latest)."""
@@ -80,7 +88,10 @@ class StopChecks(unittest.TestCase):
         return out, err
 
     def reason(self, how, delay):
-        return "received SIGTERM" if how == "SIGTERM" else f"timeout {delay:g}s exceeded"
+        if how == "SIGTERM":
+            return "received SIGTERM"
+        return f"timeout {delay:g}s exceeded" if delay >= 1 else \
+            f"timeout {round(delay * 1000)}ms exceeded"
 
     def assert_failed_everywhere(self, vault_status, kube, kind, name, reason):
         self.assertEqual(vault_status["phase"], "Failed", vault_status)
@@ -102,13 +113,97 @@ class StopChecks(unittest.TestCase):
                 for k in self.s3.keys(prefix)}
 
 
+def seed_blobs(kube, ns, count=16, size=700_000):
+    """Namespace `ns` of ConfigMaps of random base64 text (about 75% of it survives zstd): an
+    archive of several 5 MiB parts, so that a stopped backup has a multipart upload to abort."""
+    items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}]
+    for i in range(count):
+        items.append({"apiVersion": "v1", "kind": "ConfigMap",
+                      "metadata": {"name": f"blob-{i:02d}", "namespace": ns},
+                      "data": {"blob": base64.b64encode(os.urandom(size * 3 // 4)).decode()}})
+    kube.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                       "items": items}))
+
+
+class BackupSignals(StopChecks):
+    @classmethod
+    def setUpClass(cls):
+        cls.connect_s3()
+        cls.rng = random.Random(SEED + 2)
+        cls.dir = tempfile.mkdtemp(prefix="cairn-signals-backup-")
+        cls.prefix = unique("signals-backup")
+        cls.source = KubeApiServer()
+        cls.source.kubectl("create", "namespace", "cairn")
+        seed_cluster(cls.source)
+        seed_blobs(cls.source, "blobs")
+        # Every part upload waits, so a backup spends seconds in its multipart upload.
+        cls.proxy = FaultProxy(cls.env["S3_ENDPOINT"], {"latency_ms": 1500, "methods": ["PUT"],
+                                                        "path_regex": "partNumber="})
+        cls.config = os.path.join(cls.dir, "cairn.toml")
+        with open(cls.config, "w") as f:
+            f.write(f'[vaults.s3]\nurl = "s3://{cls.env["S3_BUCKET"]}/{cls.prefix}"\n'
+                    f'endpoint = "{cls.proxy.url}"\npath_style = true\npart_size = "5MiB"\n'
+                    f'[policies.apps]\nvault = "s3"\n'
+                    f'include_namespaces = ["{NAMESPACE}", "blobs"]\n')
+        started = time.time()
+        proc = cls.backup_process("base")
+        out, err = proc.communicate(timeout=300)
+        cls.duration = time.time() - started
+        if proc.returncode != 0:
+            cls.tearDownClass()
+            raise AssertionError(f"backup failed: {out}\n{err[-3000:]}")
+        log(f"backup base: {cls.duration:.1f}s unstopped")
+
+    @classmethod
+    def tearDownClass(cls):
+        SECRETS.collect_s3(cls.prefix)
+        cls.proxy.stop()
+        cls.source.stop()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def backup_process(cls, name, *args):
+        proc = subprocess.Popen(
+            [binary("backup-run"), "--config", cls.config, "--policy", "apps", "--kubeconfig",
+             cls.source.kubeconfig, "--name", name, "--output", "json", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "POD_NAMESPACE": "cairn"})
+        proc.started = time.time()
+        return proc
+
+    def stopped_backup(self, how, i):
+        name = f"{how.lower()}-{i}"
+        before = self.snapshot(f"{self.prefix}/backups/base/")
+        # Anywhere from the listing to the last part, before the manifest's publication.
+        delay = round(self.rng.uniform(0.3, 0.8 * self.duration), 1)
+        args = ["--timeout", f"{delay}s"] if how == "timeout" else []
+        log(f"backup {name}: {how} at {delay}s (seed {SEED})")
+        self.stop(self.backup_process(name, *args), how, delay)
+        status = json.loads(self.s3.get(f"{self.prefix}/backups/{name}/status.json"))
+        self.assert_failed_everywhere(status, self.source, "backup", name,
+                                      self.reason(how, delay))
+        self.assertIsNone(self.s3.get(f"{self.prefix}/backups/{name}/manifest.json"),
+                          "a stopped backup published its manifest")
+        self.assertEqual(self.s3.pending_uploads(self.prefix + "/"), [])
+        self.assertEqual(self.snapshot(f"{self.prefix}/backups/base/"), before,
+                         "the earlier backup's objects changed")
+        TOTALS["backup"] += 1
+
+    def test_stops_then_the_next_backup_completes(self):
+        for i in range(2):
+            self.stopped_backup("SIGTERM", i)
+        self.stopped_backup("timeout", 0)
+        proc = self.backup_process("after")
+        out, err = proc.communicate(timeout=300)
+        self.assertEqual(proc.returncode, 0, out + err[-3000:])
+        status = json.loads(self.s3.get(f"{self.prefix}/backups/after/status.json"))
+        self.assertEqual(status["phase"], "Completed")
+
+
 class RestoreSignals(StopChecks):
     @classmethod
     def setUpClass(cls):
-        cls.env = s3_env()
-        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-        from s3_client import S3Client
-        cls.s3 = S3Client.from_env()
+        cls.connect_s3()
         cls.rng = random.Random(SEED)
         cls.prefix = unique("signals")
         cls.url = f"s3://{cls.env['S3_BUCKET']}/{cls.prefix}"
@@ -209,10 +304,7 @@ EXPIRED = [f"old-{i:02d}" for i in range(12)]
 class GcSignals(StopChecks):
     @classmethod
     def setUpClass(cls):
-        cls.env = s3_env()
-        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-        from s3_client import S3Client
-        cls.s3 = S3Client.from_env()
+        cls.connect_s3()
         cls.rng = random.Random(SEED + 1)
         cls.dir = tempfile.mkdtemp(prefix="cairn-signals-")
         cls.kube = KubeApiServer()
@@ -318,7 +410,8 @@ def setUpModule():
 
 
 def tearDownModule():
-    report_summary(f"signals: {TOTALS['stops']} stops ({TOTALS['restore']} restore-run, "
+    report_summary(f"signals: {TOTALS['stops']} stops ({TOTALS['backup']} backup-run, "
+                   f"{TOTALS['restore']} restore-run, "
                    f"{TOTALS['gc']} gc), {TOTALS['late']} late exits, {TOTALS['applied']} "
                    f"objects applied before a stop, each listed in results; gc: "
                    f"{TOTALS['gc_defects']} stops without the reason in its status or with its "
