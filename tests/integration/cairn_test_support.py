@@ -312,8 +312,8 @@ def report_summary(line):
 
 
 class SecretsScan:
-    """The secrets scan (issue: "none may appear anywhere but inside the archive"). A suite
-    enables it (SECRETS.enable()); from then on every executable's stdout and stderr run through
+    """The secrets scan: credentials and Secret values may appear nowhere but inside the
+    archive. A suite enables it (SECRETS.enable()); from then on every executable's stdout and stderr run through
     run() is kept (Popen users hand theirs to output()), every KubeApiServer contributes, when it
     stops, its Secrets' values, its token and client key (what is looked for) and its status
     ConfigMaps and events (where it is looked for), and collect_dir()/collect_s3() add a vault's
@@ -411,6 +411,13 @@ class SecretsScan:
         s3 = S3Client.from_env()
         for key in s3.keys(prefix.rstrip("/") + "/"):
             self.document(f"vault s3://{s3.bucket}/{key}", s3.get(key) or b"")
+
+    def collect_vault(self, vault):
+        """Every document of a vault_access.FileVault or S3Vault."""
+        if hasattr(vault, "root"):
+            self.collect_dir(vault.root)
+        else:
+            self.collect_s3(vault.prefix)
 
     def finish(self, suite):
         """Scans every place for every value; fails naming each hit."""

@@ -1,14 +1,15 @@
 """convert-run as a user runs it: a backup of PVCs and a StatefulSet in one API test server,
 converted for a second one whose StorageClasses and Nodes the test seeds (a multi-zone cluster
 with --zones), then restored there with restore-run --conversion and read back from its API.
-Every test runs twice: against a file vault (ConvertRun) and the S3 test server (ConvertRunS3)."""
+Every test runs twice: against a file vault (ConvertRun) and the S3 test server (ConvertRunS3).
+Ends with the secrets scan of its outputs, vaults, ConfigMaps and events."""
 import json
 import os
 import shutil
 import tempfile
 import unittest
 
-from cairn_test_support import KubeApiServer, run, s3_env, unique
+from cairn_test_support import SECRETS, KubeApiServer, plant_secret, run, s3_env, unique
 from vault_access import FileVault, S3Vault
 
 SOURCE_OBJECTS = """
@@ -103,6 +104,7 @@ class ConvertRun(unittest.TestCase):
             f.write(TARGET_CLASSES)
         cls.source = KubeApiServer("--seed", seed)
         try:
+            plant_secret(cls.source, "app")
             for name in ("full", "other"):
                 r = run("backup-run", *cls.vault.args(), "--kubeconfig", cls.source.kubeconfig,
                         "--include-namespaces", "app", "--name", name)
@@ -114,6 +116,7 @@ class ConvertRun(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        SECRETS.collect_vault(cls.vault)
         cls.source.stop()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
@@ -269,6 +272,14 @@ class ConvertRunS3(ConvertRun):
     @classmethod
     def make_vault(cls):
         return S3Vault(s3_env(), unique("convert"))
+
+
+def setUpModule():
+    SECRETS.enable()
+
+
+def tearDownModule():
+    SECRETS.finish("convert_test")
 
 
 if __name__ == "__main__":

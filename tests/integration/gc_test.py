@@ -1,7 +1,8 @@
 """gc as a user runs it: vaults written by hand following runner/vault/FORMAT.md (statuses,
 sealed manifests, data objects; times chosen by the test, so no clock in the product is faked),
 in a file vault and in the S3 test server, then checked from the outside: which keys are left,
-what the plan says, statuses, ConfigMaps and events in the Kubernetes API test server."""
+what the plan says, statuses, ConfigMaps and events in the Kubernetes API test server. Ends
+with the secrets scan of its outputs, vaults, ConfigMaps and events."""
 import base64
 import hashlib
 import json
@@ -16,7 +17,7 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 
-from cairn_test_support import KubeApiServer, binary, run, s3_env, unique
+from cairn_test_support import SECRETS, KubeApiServer, binary, run, s3_env, unique
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -157,12 +158,15 @@ class GcBase(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="cairn-gc-")
         self.addCleanup(shutil.rmtree, self.dir, True)
+        self.addCleanup(SECRETS.collect_dir, self.dir)  # its file vaults, before the removal
 
     def file_vault(self):
         return FileVault(os.path.join(self.dir, "vault"))
 
     def s3_vault(self):
-        return S3Vault(s3_env(), unique("gc"))
+        vault = S3Vault(s3_env(), unique("gc"))
+        self.addCleanup(SECRETS.collect_s3, vault.prefix)
+        return vault
 
     def init(self, vault, policies=""):
         r = run("vault-check", "--url", vault.url, *vault.args, "--init")
@@ -483,6 +487,14 @@ class GcKilledBackup(GcBase):
         self.init(vault)
         self.kill_mid_upload(vault, big=True)
         self.assertEqual(vault.uploads(), [])
+
+
+def setUpModule():
+    SECRETS.enable()
+
+
+def tearDownModule():
+    SECRETS.finish("gc_test")
 
 
 if __name__ == "__main__":
