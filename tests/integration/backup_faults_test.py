@@ -3,7 +3,8 @@
 the reason; a 60-second S3 outage in the middle of a backup is ridden out (Completed, and the
 backup restores identically into another cluster); an outage longer than retry_timeout fails
 the run naming it, with nothing left behind; a hanging kubeconfig exec plugin is killed at the
-run's deadline. The outage is tests/harness/fault_proxy.py refusing connections."""
+run's deadline. The outage is tests/harness/fault_proxy.py refusing connections. Ends with the
+secrets scan of its outputs, vaults, ConfigMaps and events."""
 import base64
 import json
 import os
@@ -16,7 +17,8 @@ import time
 import unittest
 import urllib.request
 
-from cairn_test_support import SOURCE, FaultProxy, KubeApiServer, binary, run, s3_env, unique
+from cairn_test_support import (SECRETS, SOURCE, FaultProxy, KubeApiServer, binary, plant_secret,
+                                run, s3_env, unique)
 
 sys.path.insert(0, os.path.join(SOURCE, "tests", "harness"))
 from s3_client import S3Client  # noqa: E402
@@ -54,6 +56,7 @@ class BackupFaults(unittest.TestCase):
         seed = os.path.join(cls.dir, "seed.json")
         seed_file(seed)
         cls.kube = KubeApiServer("--seed", seed)
+        plant_secret(cls.kube, NAMESPACE)
 
     @classmethod
     def tearDownClass(cls):
@@ -62,6 +65,7 @@ class BackupFaults(unittest.TestCase):
 
     def setUp(self):
         self.prefix = unique("faults")
+        self.addCleanup(SECRETS.collect_s3, self.prefix)
         # Every part upload is slowed down, so a backup stays in the middle of its upload for
         # a while; everything else passes.
         self.proxy = FaultProxy(self.env["S3_ENDPOINT"],
@@ -80,6 +84,13 @@ class BackupFaults(unittest.TestCase):
              "--output", "json", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
+    @staticmethod
+    def communicate(proc, timeout=None):
+        """The backup's output once it ends, handed to the secrets scan."""
+        out, err = proc.communicate(timeout=timeout)
+        SECRETS.output("backup-run", out, err)
+        return out, err
+
     def wait_for_pending_upload(self, proc, timeout=60):
         """Waits until the backup has a multipart upload under way (seen directly on RGW)."""
         deadline = time.time() + timeout
@@ -87,7 +98,7 @@ class BackupFaults(unittest.TestCase):
             if self.s3.pending_uploads(self.prefix + "/"):
                 return
             if proc.poll() is not None:
-                out, err = proc.communicate()
+                out, err = self.communicate(proc)
                 self.fail(f"backup ended before any upload was pending: {out}\n{err[-3000:]}")
             time.sleep(0.1)
         self.fail("no multipart upload appeared")
@@ -107,7 +118,7 @@ class BackupFaults(unittest.TestCase):
         self.wait_for_pending_upload(proc)
         stopped = time.time()
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        out, err = self.communicate(proc, 60)
         self.assertLess(time.time() - stopped, 20, "did not end within the final writes' grace")
         self.assertEqual(proc.returncode, 1, out + err[-3000:])
         self.assert_nothing_left("term")
@@ -122,7 +133,7 @@ class BackupFaults(unittest.TestCase):
         started = time.time()
         proc = self.start_backup("late", "--timeout", "6s")
         self.wait_for_pending_upload(proc)
-        out, err = proc.communicate(timeout=60)
+        out, err = self.communicate(proc, 60)
         self.assertLess(time.time() - started, 6 + 15 + 3, "ran past --timeout and its grace")
         self.assertEqual(proc.returncode, 1, out + err[-3000:])
         self.assert_nothing_left("late")
@@ -134,7 +145,7 @@ class BackupFaults(unittest.TestCase):
         proc = self.start_backup("outage")
         self.wait_for_pending_upload(proc)
         proxy_post(self.proxy, "/__fault/outage", {"seconds": 60})
-        out, err = proc.communicate(timeout=400)
+        out, err = self.communicate(proc, 400)
         self.assertEqual(proc.returncode, 0, out + err[-3000:])
         status = json.loads(out)
         self.assertEqual(status["phase"], "Completed")
@@ -161,7 +172,7 @@ class BackupFaults(unittest.TestCase):
         # The data path gives up 6.5-8 s into the outage; the abort then has 15 s of its own,
         # and its backoff surely tries again between 11 s and that end.
         proxy_post(self.proxy, "/__fault/outage", {"seconds": 11})
-        out, err = proc.communicate(timeout=120)
+        out, err = self.communicate(proc, 120)
         self.assertEqual(proc.returncode, 1, out + err[-3000:])
         self.assert_nothing_left("down")
         status = self.status("down")
@@ -190,6 +201,7 @@ class ExecPluginDeadline(unittest.TestCase):
             with open(kubeconfig, "w") as f:
                 json.dump(cfg, f)
             vault = os.path.join(d, "vault")
+            self.addCleanup(SECRETS.collect_dir, vault)  # before the removal
             started = time.time()
             r = run("backup-run", "--url", f"file://{vault}", "--kubeconfig", kubeconfig,
                     "--name", "hang", "--timeout", "4s", timeout=200)
@@ -206,6 +218,14 @@ class ExecPluginDeadline(unittest.TestCase):
                     self.assertFalse(os.path.exists(f"/proc/{pid}") and
                                      open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0]
                                      != "Z", f"plugin {pid} is still running")
+
+
+def setUpModule():
+    SECRETS.enable()
+
+
+def tearDownModule():
+    SECRETS.finish("backup_faults_test")
 
 
 if __name__ == "__main__":

@@ -312,13 +312,13 @@ def report_summary(line):
 
 
 class SecretsScan:
-    """The secrets scan: credentials and Secret values may appear nowhere but inside the
-    archive. A suite enables it (SECRETS.enable()); from then on every executable's stdout and stderr run through
-    run() is kept (Popen users hand theirs to output()), every KubeApiServer contributes, when it
-    stops, its Secrets' values, its token and client key (what is looked for) and its status
+    """The secrets scan: credentials and Secret values may appear nowhere but inside the archive. A
+    suite enables it (SECRETS.enable()); from then on every executable's stdout and stderr run
+    through run() is kept (Popen users hand theirs to output()), every KubeApiServer contributes,
+    when it stops, its Secrets' values, its token and client key (what is looked for) and its status
     ConfigMaps and events (where it is looked for), and collect_dir()/collect_s3() add a vault's
-    documents (.zst ones decompressed; the archives of resources and volumes are the one place
-    the values belong). finish() looks for every value in every place, prints "secrets: N places
+    documents (.zst ones decompressed; the archives of resources and volumes are the one place the
+    values belong). finish() looks for every value in every place, prints "secrets: N places
     scanned, H hits" and fails naming each hit's place and what was found (never the value)."""
 
     MIN_LEN = 12  # shorter values ("postgres", "true") would be found by chance

@@ -1,5 +1,6 @@
 """vault-check as a user runs it: real processes against the S3 test server, a local directory,
-an unreachable endpoint, and the fault proxy."""
+an unreachable endpoint, and the fault proxy. Ends with the secrets scan of its outputs and
+vaults."""
 import hashlib
 import json
 import os
@@ -8,7 +9,7 @@ import socket
 import tempfile
 import unittest
 
-from cairn_test_support import FaultProxy, run, s3_env, unique
+from cairn_test_support import SECRETS, FaultProxy, run, s3_env, unique
 from vault_access import S3Vault
 
 
@@ -57,6 +58,7 @@ class S3VaultCheck(unittest.TestCase):
     def setUp(self):
         self.env = s3_env()
         self.prefix = unique("vc")
+        self.addCleanup(SECRETS.collect_s3, self.prefix)
 
     def test_available_and_initialised(self):
         r = run("vault-check", *s3_args(self.env, self.prefix), "--init")
@@ -76,6 +78,7 @@ class S3VaultCheck(unittest.TestCase):
 
     def test_wrong_secret_is_unavailable_and_never_printed(self):
         secret = "WRONG" + unique("secret").upper()
+        SECRETS.needle(secret, "the wrong secret key")
         r = run("vault-check", *s3_args(self.env, self.prefix),
                 env={"AWS_SECRET_ACCESS_KEY": secret})
         self.assertEqual(r.code, 1, r)
@@ -90,6 +93,7 @@ class S3VaultCheck(unittest.TestCase):
 
     def test_session_token_never_printed(self):
         token = "SESSIONTOKEN" + unique("t").upper()
+        SECRETS.needle(token, "the session token")
         r = run("vault-check", *s3_args(self.env, self.prefix), "--output", "json",
                 "--log-format", "json", env={"AWS_SESSION_TOKEN": token})
         self.assertIn(r.code, (0, 1), r)
@@ -216,6 +220,7 @@ class FileVaultCheck(unittest.TestCase):
         self.vault = os.path.join(self.dir, "vault")
 
     def tearDown(self):
+        SECRETS.collect_dir(self.vault)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def test_init_without_any_server(self):
@@ -418,6 +423,14 @@ class FileVaultCheck(unittest.TestCase):
         r = run("vault-check", "--version")
         self.assertEqual(r.code, 0, r)
         self.assertIn("cairn", r.out)
+
+
+def setUpModule():
+    SECRETS.enable()
+
+
+def tearDownModule():
+    SECRETS.finish("vault_check_test")
 
 
 if __name__ == "__main__":

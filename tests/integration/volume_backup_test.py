@@ -2,7 +2,8 @@
 --local-volumes (each mover Job is built as for a cluster, then run as a local process on the
 directory that stands for its claim's volume), then restore-run of that backup into a second,
 empty API test server with its own volume directories; the trees must come back byte for byte.
-Runs against a file vault (VolumeBackup) and the S3 test server (VolumeBackupS3)."""
+Runs against a file vault (VolumeBackup) and the S3 test server (VolumeBackupS3). Ends with the
+secrets scan of its outputs, vaults, ConfigMaps and events."""
 import json
 import os
 import shutil
@@ -10,7 +11,7 @@ import stat
 import tempfile
 import unittest
 
-from cairn_test_support import KubeApiServer, run, s3_env, unique
+from cairn_test_support import SECRETS, KubeApiServer, plant_secret, run, s3_env, unique
 from vault_access import FileVault, S3Vault
 
 OBJECTS = """
@@ -104,9 +105,11 @@ class VolumeBackup(unittest.TestCase):
         make_tree(os.path.join(cls.source_volumes, "app", "data"))
         os.makedirs(os.path.join(cls.source_volumes, "app", "cache"))
         cls.source = KubeApiServer("--seed", seed)
+        plant_secret(cls.source, "app")
 
     @classmethod
     def tearDownClass(cls):
+        SECRETS.collect_vault(cls.vault)
         cls.source.stop()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
@@ -178,6 +181,14 @@ class VolumeBackupS3(VolumeBackup):
         if env is None:
             raise unittest.SkipTest("S3 test server not configured")
         return S3Vault(env, unique("volumes"))
+
+
+def setUpModule():
+    SECRETS.enable()
+
+
+def tearDownModule():
+    SECRETS.finish("volume_backup_test")
 
 
 if __name__ == "__main__":
