@@ -88,8 +88,12 @@ class FaultProxy:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
         while time.time() < deadline:
-            if os.path.exists(port_file) and open(port_file).read().strip():
-                self.port = int(open(port_file).read().strip())
+            port = ""
+            if os.path.exists(port_file):
+                with open(port_file) as f:
+                    port = f.read().strip()
+            if port:
+                self.port = int(port)
                 self.url = f"http://127.0.0.1:{self.port}"
                 return
             time.sleep(0.05)
