@@ -20,8 +20,11 @@ std::optional<std::string> ExtraString(const vault::RunStatus& st, const std::st
   return v.substr(1, v.size() - 2);
 }
 
+// Among the candidates for the retention rules, an InProgress backup is one whose run stopped
+// after publishing its manifest (DecideByState keeps live runs): complete, hence successful.
 bool IsSuccessful(const BackupEntry& e) {
-  return e.complete && (e.phase == vault::kPhaseCompleted || !e.status);
+  return e.complete &&
+         (e.phase == vault::kPhaseCompleted || e.phase == vault::kPhaseInProgress || !e.status);
 }
 
 std::string Policy(const BackupEntry& e) { return e.status ? e.status->policy : ""; }
@@ -127,16 +130,17 @@ void DecideByRules(const BackupEntry& e, const Retained& retained, const PlanOpt
 bool DecideByState(const BackupEntry& e, const Inputs& in, const PlanOptions& opts,
                    BackupDecision& d) {
   const bool in_progress = e.status && e.phase == vault::kPhaseInProgress;
+  const bool lost = in_progress && opts.now - e.status->heartbeat_time >= opts.stale_after;
   if (e.phase == "Deleting") {
     d.action = Action::kFinishDeleting;
     d.reason = "an earlier deletion was interrupted";
-  } else if (in_progress && !e.complete &&
-             opts.now - e.status->heartbeat_time >= opts.stale_after) {
+  } else if (lost && !e.complete) {
     d.action = Action::kAbandon;
     d.heartbeat = e.status->heartbeat_time;
     d.reason = "run stopped without finishing (heartbeat lost at " +
                base::FormatRfc3339(d.heartbeat) + ")";
-  } else if (in_progress) {
+  } else if (in_progress && !lost) {
+    d.live_run = true;
     d.reason = "run in progress (heartbeat " + base::FormatRfc3339(e.status->heartbeat_time) + ")";
   } else if (auto leases = in.read_leases.find(e.name);
              leases != in.read_leases.end() && !leases->second.empty()) {
@@ -154,6 +158,8 @@ bool DecideByState(const BackupEntry& e, const Inputs& in, const PlanOptions& op
     d.reason = std::string("no manifest and no readable status; newest object ") +
                base::FormatRfc3339(e.last_modified) + (old ? "" : " (younger than stale_after)");
   } else {
+    // With `lost`, a complete backup whose run stopped after publishing it: a backup like any.
+    if (lost) d.heartbeat = e.status->heartbeat_time;
     return false;
   }
   return true;
@@ -172,7 +178,7 @@ void AttachUploads(const Inputs& in, const PlanOptions& opts, Plan& plan) {
     const bool old = opts.now - u.initiated >= opts.stale_after;
     if (owner && (DeletesBackup(owner->action) || owner->action == Action::kAbandon)) {
       owner->uploads.push_back(u);
-    } else if (owner && owner->phase == vault::kPhaseInProgress) {
+    } else if (owner && owner->live_run) {
       continue;  // a live run's upload, however old
     } else if (old && !opts.only_requests) {
       plan.uploads.push_back(u);
@@ -256,6 +262,10 @@ Plan MakePlan(const Inputs& in, const PlanOptions& opts) {
   for (BackupDecision& d : plan.backups) {
     for (const BackupEntry* e : candidates) {
       if (e->name == d.name) DecideByRules(*e, retained, opts, d);
+    }
+    if (d.heartbeat != base::TimePoint{} && d.action != Action::kAbandon) {
+      d.reason += "; its run stopped after publishing it (heartbeat lost at " +
+                  base::FormatRfc3339(d.heartbeat) + ")";
     }
   }
   for (const std::string& p : unknown) {

@@ -8,6 +8,8 @@
 //   2. no manifest, status InProgress, heartbeat older than stale_after
 //                                                         → abandon (Failed, partial objects go)
 //   3. status InProgress (heartbeat fresh)                → keep: a live run
+//      (a manifest, status InProgress, heartbeat older than stale_after: its run stopped after
+//      publishing it; a complete, successful backup for the rules below, its uploads stale)
 //   4. a live read lease (a restore reads it)             → keep, even when requested
 //   5. a delete request                                   → delete
 //   6. no manifest and no readable status                 → orphan once its newest object is
@@ -67,7 +69,8 @@ struct BackupDecision {
   std::string phase;
   bool complete = false;
   base::TimePoint created{};
-  base::TimePoint heartbeat{};  // kAbandon: when it was lost
+  base::TimePoint heartbeat{};  // kAbandon, or a complete backup's run that stopped: when lost
+  bool live_run = false;        // InProgress with a fresh heartbeat: its uploads are the run's
   uint64_t size = 0;
   Action action = Action::kKeep;
   std::string reason;          // the rules that keep it, or why it goes

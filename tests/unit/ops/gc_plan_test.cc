@@ -147,6 +147,40 @@ TEST(GcPlan, StaleAndLiveRunsOrphansAndUnfinishedDeletions) {
   EXPECT_EQ(Find(p, "live").action, Action::kAbandon);
 }
 
+// A run killed after publishing its manifest leaves a complete backup whose status says
+// InProgress and whose final status write may be a pending upload. Once its heartbeat is lost
+// it is a successful backup for the rules (kept here by keep_last, or deleted on request) and
+// its uploads are stale; with a fresh heartbeat it is a live run finishing its report.
+TEST(GcPlan, ACompleteBackupWhoseRunStoppedAfterPublishingIsABackupLikeAny) {
+  Inputs in;
+  const auto m = std::chrono::minutes(1);
+  in.backups = {Backup("older", "daily", "Completed", true, kNow - 120 * m),
+                Backup("published", "daily", "InProgress", true, kNow - 60 * m),
+                Backup("finishing", "plain", "InProgress", true, kNow - 60 * m)};
+  in.backups[1].status->heartbeat_time = kNow - 50 * m;
+  in.backups[2].status->heartbeat_time = kNow - 1 * m;
+  in.uploads = {{"p/backups/published/status.json", "u1", kNow - 50 * m},
+                {"p/backups/finishing/status.json", "u2", kNow - 50 * m}};
+  PlanOptions o = Options();
+  o.backups_prefix = "p/backups/";
+  Plan p = MakePlan(in, o);
+  EXPECT_EQ(Find(p, "published").action, Action::kKeep);
+  EXPECT_EQ(Find(p, "published").reason,
+            "keep_last; its run stopped after publishing it (heartbeat lost at "
+            "2026-12-01T11:10:00Z)");
+  EXPECT_EQ(Find(p, "older").action, Action::kRetention) << "the published one is the newest";
+  EXPECT_EQ(Find(p, "finishing").action, Action::kKeep);
+  EXPECT_EQ(Find(p, "finishing").reason, "run in progress (heartbeat 2026-12-01T11:59:00Z)");
+  ASSERT_EQ(p.uploads.size(), 1u) << "the live run's upload stays";
+  EXPECT_EQ(p.uploads[0].upload_id, "u1");
+
+  o.requests = {{"cm", "published", ""}};
+  p = MakePlan(in, o);
+  EXPECT_EQ(Find(p, "published").action, Action::kRequest);
+  ASSERT_EQ(Find(p, "published").uploads.size(), 1u) << "aborted with the backup";
+  EXPECT_TRUE(p.uploads.empty());
+}
+
 TEST(GcPlan, RequestsHonouredUnlessReadOrUnknown) {
   Inputs in;
   in.backups = {Backup("a", "", "Completed", true, kNow), Backup("b", "", "Completed", true, kNow),
