@@ -313,6 +313,29 @@ class GcForms(GcBase):
         self.assertEqual(len(skipped) + len(worked), 2)
         self.assertEqual(vault.keys("backups/"), set())
 
+    def test_a_backup_killed_after_publishing_is_kept_and_its_status_upload_aborted(self):
+        # Killed while writing its final status: a manifest, an InProgress status whose
+        # heartbeat stopped, and the status write as a pending upload (the file vault's
+        # temporary file and its key sidecar, FORMAT.md).
+        vault = self.file_vault()
+        self.init(vault)
+        t = now() - 2 * HOUR
+        write_backup(vault, "published", "InProgress", t, heartbeat=t)
+        vault.put(".cairn-tmp/0123456789abcdef.key", b"backups/published/status.json")
+        vault.put(".cairn-tmp/0123456789abcdef", b'{"phase": "Compl')
+        vault.age(".cairn-tmp/0123456789abcdef.key", 3600)
+        r = self.gc("--dry-run")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("its run stopped after publishing it (heartbeat lost at", r.out)
+        self.assertIn("ABORT   upload of backups/published/status.json", r.out)
+        r = self.gc("--output", "json")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(os.listdir(os.path.join(vault.root, ".cairn-tmp")), [])
+        self.assertIn("backups/published/manifest.json", vault.keys())
+        listed = run("vault-check", "--url", vault.url, "--list", "--output", "json")
+        self.assertTrue([b for b in listed.json()["backups"] if b["name"] == "published"][0]
+                        ["complete"])
+
 
 class GcClusterBase(GcBase):
     def setUp(self):
