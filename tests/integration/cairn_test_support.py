@@ -300,8 +300,15 @@ def _kube_admin_requests(self, since=0):
     return _admin_call(self, f"requests?since={since}")["requests"]
 
 
+def _kube_last_request(self):
+    """The sequence number of the newest request the test server has logged (0: none), to pass
+    as `since` to admin_requests() for what comes after."""
+    return max([q["seq"] for q in self.admin_requests(0)] + [0])
+
+
 KubeApiServer.admin = _kube_admin
 KubeApiServer.admin_requests = _kube_admin_requests
+KubeApiServer.last_request = _kube_last_request
 
 
 def report_summary(line):

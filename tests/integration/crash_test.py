@@ -110,7 +110,7 @@ class CrashConsistency(unittest.TestCase):
         return not late
 
     def assert_refused(self, vault, name):
-        since = max([q["seq"] for q in self.target.admin_requests(0)] + [0])
+        since = self.target.last_request()
         restore = unique("r")
         r = run("restore-run", "--url", vault.url, *vault.args, "--kubeconfig",
                 self.target.kubeconfig, "--backup", name, "--name", restore)

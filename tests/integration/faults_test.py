@@ -109,7 +109,7 @@ class Faults(unittest.TestCase):
         kubeconfig = cls.tcp.kubeconfig(cls.source, os.path.join(cls.dir, "kubeconfig-proxy"))
         cls.outage_prefix = unique("faults-outage")
         cls.source.admin({"latency_ms": 40})
-        since = max([q["seq"] for q in cls.source.admin_requests(0)] + [0])
+        since = cls.source.last_request()
         cls.outage_started = time.time()
         cls.outage_proc = subprocess.Popen(
             [binary("backup-run"), "--url", f"s3://{cls.env['S3_BUCKET']}/{cls.outage_prefix}",

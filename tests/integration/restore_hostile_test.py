@@ -62,7 +62,7 @@ class RestoreHostile(Hostile):
         edited["created_by"] = "someone else"
         vault.write(key, (canonical(edited) + "\n").encode())  # the old checksum kept
         before = self.target_objects()
-        since = max([q["seq"] for q in self.target.admin_requests(0)] + [0])
+        since = self.target.last_request()
         r = run("restore-run", *vault.args(), "--kubeconfig", self.target.kubeconfig,
                 "--backup", BACKUP, "--output", "json")
         self.assertEqual(r.code, 1, r)

@@ -265,7 +265,7 @@ class VolumeCluster(unittest.TestCase):
         name = unique("stopjob")
         self.source.admin({"latency": {"path_regex": "^/apis/batch/v1/namespaces/idle/jobs$",
                                        "ms": 3500, "count": 1}})
-        since = max([q["seq"] for q in self.source.admin_requests(0)] + [0])
+        since = self.source.last_request()
         start = time.time()
         r = run("backup-run", "--config", self.config, "--policy", "cluster", *self.vault_args(),
                 "--kubeconfig", self.source.kubeconfig, "--include-namespaces", "idle",
@@ -293,7 +293,7 @@ class VolumeCluster(unittest.TestCase):
             text = f.read()
         with open(kubeconfig, "w") as f:
             f.write(re.sub(r"(?m)^(\s+token: ).*$", lambda m: m.group(1) + token, text))
-        since = max([q["seq"] for q in self.source.admin_requests()] or [0])
+        since = self.source.last_request()
         name = unique("rbac")
         # Its status ConfigMap and events go where its CronJob's pod runs.
         r = self.backup(name, "cluster", "app", kubeconfig, env={"POD_NAMESPACE": "cairn-system"})

@@ -268,7 +268,7 @@ class VolumeSnapshots(unittest.TestCase):
         # temporary claim (DeleteTemporaryClaims).
         self.kube.admin({"latency": {"path_regex": "/namespaces/pair/persistentvolumeclaims/b$",
                                      "ms": 8000, "count": 1}})
-        since = max([q["seq"] for q in self.kube.admin_requests(0)] + [0])
+        since = self.kube.last_request()
         name = unique("stopall")
         r = run("backup-run", *self.vault.args(), "--kubeconfig", self.kube.kubeconfig,
                 "--include-namespaces", "pair", "--name", name, "--volumes", "all",
